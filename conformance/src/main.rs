@@ -1,0 +1,3 @@
+//! conformance: placeholder until its issue lands.
+
+fn main() {}

@@ -1,0 +1,1 @@
+//! The ChatLab wire protocol (SPEC.md), without any I/O.

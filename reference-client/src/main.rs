@@ -1,0 +1,3 @@
+//! reference-client: placeholder until its issue lands.
+
+fn main() {}
