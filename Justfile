@@ -1,0 +1,36 @@
+# ChatLab's task menu: `just` lists the recipes, `just NAME` runs one.
+# Run `bash .ci/setup` once on a fresh machine first.
+
+# List the recipes.
+default:
+    @just --list --unsorted
+
+# Run every check CI runs: formatting, lints, then all tests (GUI client included).
+test:
+    cargo fmt --all -- --check
+    cargo clippy --workspace --all-targets -- -D warnings
+    cargo test --workspace
+
+# Format every crate in place.
+fmt:
+    cargo fmt --all
+
+# Lint every crate and target, warnings as errors.
+clippy:
+    cargo clippy --workspace --all-targets -- -D warnings
+
+# Run the reference server, e.g. `just server --help`.
+server *ARGS:
+    cargo run --release -p reference-server -- {{ARGS}}
+
+# Run the desktop client, e.g. `just client --help`.
+client *ARGS:
+    cargo run --release -p reference-client -- {{ARGS}}
+
+# Grade a chat server (by default the reference server) and print the report.
+grade *ARGS:
+    cargo run --release -p conformance -- {{ARGS}}
+
+# Run the benchmarks (see BENCHMARKS.md).
+bench:
+    cargo run --release -p protocol --example bench
