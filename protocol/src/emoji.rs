@@ -27,13 +27,34 @@ impl Emoji {
 
 /// The seven required emoji, in the order of SPEC.md section 12.
 pub const EMOJI: [Emoji; 7] = [
-    Emoji { name: "happy", chinese: "愉快" },
-    Emoji { name: "cute", chinese: "可爱" },
-    Emoji { name: "love", chinese: "爱你" },
-    Emoji { name: "joy", chinese: "笑哭" },
-    Emoji { name: "sob", chinese: "大哭" },
-    Emoji { name: "sweat", chinese: "流汗" },
-    Emoji { name: "upset", chinese: "难受" },
+    Emoji {
+        name: "happy",
+        chinese: "愉快",
+    },
+    Emoji {
+        name: "cute",
+        chinese: "可爱",
+    },
+    Emoji {
+        name: "love",
+        chinese: "爱你",
+    },
+    Emoji {
+        name: "joy",
+        chinese: "笑哭",
+    },
+    Emoji {
+        name: "sob",
+        chinese: "大哭",
+    },
+    Emoji {
+        name: "sweat",
+        chinese: "流汗",
+    },
+    Emoji {
+        name: "upset",
+        chinese: "难受",
+    },
 ];
 
 /// A piece of chat text: plain text, or one known emoji.

@@ -87,9 +87,7 @@ impl Response {
         let line = Line::start(out, self.id());
         match self {
             Response::LoginResult(result) | Response::RegisterResult(result) => auth(line, result),
-            Response::Chat { nickname, text } => {
-                line.field(nickname.as_str()).field(text.as_str())
-            }
+            Response::Chat { nickname, text } => line.field(nickname.as_str()).field(text.as_str()),
             Response::Private {
                 from,
                 nickname,
@@ -99,10 +97,14 @@ impl Response {
                 .field(nickname.as_str())
                 .field(text.as_str()),
             Response::Bye => line,
-            Response::List { users } => users.iter().fold(
-                line.number(users.len() as u64),
-                |line, user| line.field(user.username.as_str()).field(user.nickname.as_str()),
-            ),
+            Response::List { users } => {
+                users
+                    .iter()
+                    .fold(line.number(users.len() as u64), |line, user| {
+                        line.field(user.username.as_str())
+                            .field(user.nickname.as_str())
+                    })
+            }
             Response::Pong { token } => line.field(token.as_str()),
             Response::Ticket { ticket } => line.field(ticket.as_str()),
             Response::Shared(item) => line

@@ -29,7 +29,10 @@ impl FrameBuffer {
     /// A buffer for lines of at most `max` bytes including the LF
     /// (`MAX_FRAME` on the chat port, `MAX_SIDE_LINE` on the side ports).
     pub fn new(max: usize) -> Self {
-        assert!(max >= 2, "a line needs room for at least one byte and its LF");
+        assert!(
+            max >= 2,
+            "a line needs room for at least one byte and its LF"
+        );
         Self {
             buf: Vec::new(),
             start: 0,

@@ -205,15 +205,18 @@ const REQUEST_IDS: &[&str] = &[
     "0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008", "0009",
 ];
 const RESPONSE_IDS: &[&str] = &[
-    "1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010", "1011",
-    "1012", "1900",
+    "1001", "1002", "1003", "1004", "1005", "1006", "1007", "1008", "1009", "1010", "1011", "1012",
+    "1900",
 ];
 
 /// `4DIGIT`, the first field of every frame.
 fn frame_id(input: &str) -> IResult<&str, &str> {
     terminated(
         recognize(take_while_m_n(4, 4, |c: char| c.is_ascii_digit())),
-        nom::combinator::peek(nom::branch::alt((nom::combinator::eof, recognize(char('|'))))),
+        nom::combinator::peek(nom::branch::alt((
+            nom::combinator::eof,
+            recognize(char('|')),
+        ))),
     )
     .parse(input)
 }
@@ -231,7 +234,10 @@ fn count(s: &str) -> Result<u64, NameError> {
             ch: s.chars().find(|c| !c.is_ascii_digit()).unwrap_or('0'),
         });
     }
-    s.parse().map_err(|_| NameError::TooLong { len: s.len(), max: 19 })
+    s.parse().map_err(|_| NameError::TooLong {
+        len: s.len(),
+        max: 19,
+    })
 }
 
 /// `kind = "photo" / "file"`.
@@ -414,4 +420,3 @@ impl Fields {
         }
     }
 }
-

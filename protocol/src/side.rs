@@ -13,11 +13,14 @@ use nom::combinator::{all_consuming, map, map_res, opt, rest};
 use nom::sequence::preceded;
 use nom::{IResult, Parser};
 
+use serde::Serialize;
+
 use crate::error::SideCode;
 use crate::names::{ItemId, Sha256};
 
 /// A command a client sends on a side port (`side-command`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SideCommand {
     /// `auth WORD`: present a ticket from `1008` (SIDE-2). A word that is not
     /// a valid ticket is answered `err BAD_TICKET`.
@@ -37,7 +40,8 @@ pub enum SideCommand {
 }
 
 /// A reply a server sends on a side port (`side-reply`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
 pub enum SideReply {
     /// `ok`, for `auth` and `quit`.
     Ok,
@@ -95,18 +99,22 @@ fn count(input: &str) -> IResult<&str, u64> {
 
 /// `sha256 = 64HEXLC`.
 fn sha256(input: &str) -> IResult<&str, Sha256> {
-    map_res(word, |s| Sha256::new(s)).parse(input)
+    map_res(word, Sha256::new).parse(input)
 }
 
 /// `side-command = auth / put / get / quit`.
 fn side_command(input: &str) -> IResult<&str, SideCommand> {
     alt((
-        map(preceded(tag("auth "), word), |w| SideCommand::Auth(w.to_owned())),
+        map(preceded(tag("auth "), word), |w| {
+            SideCommand::Auth(w.to_owned())
+        }),
         map(
             (tag("put "), count, char(' '), sha256),
             |(_, size, _, sha256)| SideCommand::Put { size, sha256 },
         ),
-        map(preceded(tag("get "), word), |w| SideCommand::Get(w.to_owned())),
+        map(preceded(tag("get "), word), |w| {
+            SideCommand::Get(w.to_owned())
+        }),
         map(tag("quit"), |_| SideCommand::Quit),
     ))
     .parse(input)
@@ -119,7 +127,10 @@ fn side_reply(input: &str) -> IResult<&str, SideReply> {
             (tag("ok "), count, char(' '), sha256),
             |(_, size, _, sha256)| SideReply::Body { size, sha256 },
         ),
-        map(preceded(tag("ok "), map_res(word, |s| ItemId::new(s))), SideReply::Stored),
+        map(
+            preceded(tag("ok "), map_res(word, ItemId::new)),
+            SideReply::Stored,
+        ),
         map(tag("ok"), |_| SideReply::Ok),
         map(
             (
