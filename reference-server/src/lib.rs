@@ -26,4 +26,22 @@
 //! # Ok::<(), anyhow::Error>(())
 //! ```
 
+pub mod accounts;
+pub mod config;
+pub mod net;
+pub mod persist;
 pub mod room;
+pub mod side;
+pub mod store;
+
+
+pub use config::{Args, Config};
+pub use net::{Server, ServerHandle};
+
+/// 16 unpredictable bytes from the operating system, for tickets (SIDE-2) and
+/// password salts (REG-4).
+pub fn random16() -> [u8; 16] {
+    let mut bytes = [0; 16];
+    getrandom::fill(&mut bytes).expect("the operating system has a random source");
+    bytes
+}

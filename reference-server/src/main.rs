@@ -1,3 +1,58 @@
-//! reference-server: placeholder until its issue lands.
+//! `reference-server`: the ChatLab reference chat server.
+//!
+//! With no arguments it serves SPEC.md's default ports (chat 8090, photo 8091,
+//! file 8092) on 127.0.0.1, keeping its data in `./chatlab-data`. `--help`
+//! lists every setting. Logs go to stderr: `RUST_LOG=info` (the default) shows
+//! connections, logins and the online count, `RUST_LOG=debug` adds every chat
+//! message; `--log LEVEL` overrides `RUST_LOG`.
+//!
+//! When the ports are open it prints one line on stdout,
+//! `chatlab reference server listening on chat=ADDR photo=ADDR file=ADDR`,
+//! which scripts may wait for. Ctrl-C stops it gracefully.
 
-fn main() {}
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Parser;
+use reference_server::{Args, Server};
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    if let Some(filter) = &args.log {
+        logger.parse_filters(filter);
+    }
+    logger.init();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One clear message, never a panic trace.
+            eprintln!("reference-server: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    let server = Server::bind(args.into_config())?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "chatlab reference server listening on chat={} photo={} file={}",
+        server.chat_addr(),
+        server.photo_addr(),
+        server.file_addr()
+    )?;
+    stdout.flush()?;
+    drop(stdout);
+    server.run_until(|| {
+        let _ = stop_rx.recv();
+    });
+    Ok(())
+}

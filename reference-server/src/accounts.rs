@@ -1,0 +1,368 @@
+//! Accounts: who may log in, with which password and nickname (SPEC.md
+//! sections 4, 6 and 8).
+//!
+//! Accounts live in `accounts.jsonl` in the data directory, one JSON object
+//! per line: the username, the nickname and an Argon2id hash in PHC format
+//! (`$argon2id$v=19$m=…,t=…,p=1$salt$hash`), never the password (REG-4). The
+//! file starts as the seed accounts of `fixtures/accounts.json`, hashed on
+//! first run, and grows by one appended line per registration, written and
+//! synced before the server answers `1003|1` (REG-5).
+//!
+//! Checking and making hashes is slow on purpose, so [`Accounts`] does it
+//! without holding any lock: many logins use every core at once, and nobody
+//! else waits for them.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use protocol::{FailReason, Nickname, Password, Reason, Username};
+use serde::{Deserialize, Serialize};
+
+/// The seed accounts, built into the binary so the server works from any
+/// directory with no arguments.
+pub const FIXTURE: &str = include_str!("../../fixtures/accounts.json");
+
+/// The name of the accounts file in the data directory.
+pub const FILE_NAME: &str = "accounts.jsonl";
+
+/// Argon2id cost parameters for new hashes. Existing hashes keep the cost they
+/// were made with, because it is written inside each PHC string.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashCost {
+    /// Memory in KiB (at least 8).
+    pub memory_kib: u32,
+    /// Passes over the memory (at least 1).
+    pub iterations: u32,
+}
+
+impl Default for HashCost {
+    /// 1 MiB and 1 pass: see BENCHMARKS.md for why this and not OWASP's
+    /// 19 MiB and 2 passes.
+    fn default() -> Self {
+        Self {
+            memory_kib: 1024,
+            iterations: 1,
+        }
+    }
+}
+
+/// Why the accounts could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum AccountsError {
+    /// The file could not be read or written.
+    #[error("cannot use the accounts file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        source: io::Error,
+    },
+    /// A line of the file is not a valid account.
+    #[error("the accounts file {path} is corrupt at line {line}: {reason}")]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line number.
+        line: usize,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The cost parameters are out of Argon2's range.
+    #[error("invalid password-hashing cost: {0}")]
+    Cost(String),
+}
+
+/// One line of `accounts.jsonl`.
+#[derive(Debug, Serialize, Deserialize)]
+struct Line {
+    username: String,
+    nickname: String,
+    hash: String,
+}
+
+/// One line of `fixtures/accounts.json`.
+#[derive(Debug, Deserialize)]
+struct Seed {
+    username: String,
+    password: String,
+    nickname: String,
+}
+
+/// A stored account.
+#[derive(Debug, Clone)]
+struct Account {
+    username: Username,
+    nickname: Nickname,
+    hash: Arc<str>,
+}
+
+/// Every account, in memory and on disk.
+pub struct Accounts {
+    accounts: Mutex<HashMap<String, Account>>,
+    /// The open accounts file; its lock also orders registrations.
+    file: Mutex<File>,
+    hasher: Argon2<'static>,
+}
+
+impl Accounts {
+    /// Opens (or on first run, creates from the seed accounts) the accounts
+    /// file in `dir`.
+    pub fn open(dir: &Path, cost: HashCost) -> Result<Self, AccountsError> {
+        let params = Params::new(cost.memory_kib, cost.iterations, 1, None)
+            .map_err(|e| AccountsError::Cost(e.to_string()))?;
+        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let path = dir.join(FILE_NAME);
+        let io_err = |source| AccountsError::Io {
+            path: path.clone(),
+            source,
+        };
+        if !path.exists() {
+            create_from_seeds(&path, &hasher).map_err(io_err)?;
+        }
+        let text = std::fs::read_to_string(&path).map_err(io_err)?;
+        let mut accounts = HashMap::new();
+        let mut complete = 0; // bytes up to the last LF
+        for (i, line) in text.split_inclusive('\n').enumerate() {
+            if !line.ends_with('\n') {
+                // A registration torn by a crash before its answer (REG-5
+                // only promises accounts that were acknowledged): drop it.
+                log::warn!("{}: ignoring an unfinished last line", path.display());
+                break;
+            }
+            complete += line.len();
+            if line.trim().is_empty() {
+                continue;
+            }
+            let account = parse_line(line).map_err(|reason| AccountsError::Corrupt {
+                path: path.clone(),
+                line: i + 1,
+                reason,
+            })?;
+            accounts.insert(account.username.as_str().to_owned(), account);
+        }
+        let file = OpenOptions::new().append(true).open(&path).map_err(io_err)?;
+        if complete < text.len() {
+            file.set_len(complete as u64).map_err(io_err)?;
+        }
+        log::info!("{} accounts loaded from {}", accounts.len(), path.display());
+        Ok(Self {
+            accounts: Mutex::new(accounts),
+            file: Mutex::new(file),
+            hasher,
+        })
+    }
+
+    /// The number of accounts.
+    pub fn len(&self) -> usize {
+        self.accounts.lock().expect("accounts lock").len()
+    }
+
+    /// True if there is no account.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Checks a `0001`'s credentials (LOGIN-5, LOGIN-6). A malformed username
+    /// is simply an unknown user; the password check runs outside every lock.
+    pub fn login(&self, username: &str, password: &str) -> Result<(Username, Nickname), Reason> {
+        let account = self
+            .accounts
+            .lock()
+            .expect("accounts lock")
+            .get(username)
+            .cloned()
+            .ok_or(Reason::UnknownUser)?;
+        let hash = PasswordHash::new(&account.hash).map_err(|_| Reason::WrongPassword)?;
+        self.hasher
+            .verify_password(password.as_bytes(), &hash)
+            .map_err(|_| Reason::WrongPassword)?;
+        Ok((account.username, account.nickname))
+    }
+
+    /// Creates an account for a `0003` (REG-2 to REG-5). It is on disk, synced,
+    /// before this returns `Ok`.
+    pub fn register(
+        &self,
+        username: &str,
+        password: &str,
+        nickname: &str,
+    ) -> Result<(Username, Nickname), FailReason> {
+        let taken = |name: &str| self.accounts.lock().expect("accounts lock").contains_key(name);
+        let (username, password, nickname) =
+            check_registration(username, password, nickname, taken).map_err(FailReason::Code)?;
+        // Hash before taking the file lock: this is the slow part.
+        let hash = hash(&self.hasher, &password).map_err(server_error)?;
+        let mut file = self.file.lock().expect("accounts file lock");
+        // Checked again under the file lock, which every registration holds
+        // while it writes: two racing registrations cannot both succeed.
+        if taken(username.as_str()) {
+            return Err(FailReason::Code(Reason::NameTaken));
+        }
+        let account = Account {
+            username: username.clone(),
+            nickname: nickname.clone(),
+            hash: hash.into(),
+        };
+        write_line(&mut file, &account).map_err(server_error)?;
+        self.accounts
+            .lock()
+            .expect("accounts lock")
+            .insert(username.as_str().to_owned(), account);
+        Ok((username, nickname))
+    }
+}
+
+/// The checks of REG-3, in its order: `NAME_TAKEN`, `BAD_NAME` (NAME-1),
+/// `BAD_PASSWORD` (NAME-3), `BAD_NICKNAME` (NAME-2).
+pub fn check_registration(
+    username: &str,
+    password: &str,
+    nickname: &str,
+    taken: impl Fn(&str) -> bool,
+) -> Result<(Username, Password, Nickname), Reason> {
+    if taken(username) {
+        return Err(Reason::NameTaken);
+    }
+    let username = Username::new(username).map_err(|_| Reason::BadName)?;
+    let password = Password::new(password).map_err(|_| Reason::BadPassword)?;
+    let nickname = Nickname::new(nickname).map_err(|_| Reason::BadNickname)?;
+    Ok((username, password, nickname))
+}
+
+/// The protocol has no code for "the disk is full"; the reason field of a
+/// failed `1003` carries this text instead, and the log says more.
+fn server_error(error: impl std::fmt::Display) -> FailReason {
+    log::error!("cannot store a new account: {error}");
+    FailReason::Other("SERVER_ERROR".to_owned())
+}
+
+fn hash(hasher: &Argon2<'_>, password: &Password) -> Result<String, argon2::password_hash::Error> {
+    let salt = SaltString::encode_b64(&crate::random16())?;
+    Ok(hasher.hash_password(password.as_str().as_bytes(), &salt)?.to_string())
+}
+
+fn parse_line(line: &str) -> Result<Account, String> {
+    let line: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
+    PasswordHash::new(&line.hash).map_err(|e| format!("bad password hash: {e}"))?;
+    Ok(Account {
+        username: Username::new(line.username).map_err(|e| format!("bad username: {e}"))?,
+        nickname: Nickname::new(line.nickname).map_err(|e| format!("bad nickname: {e}"))?,
+        hash: line.hash.into(),
+    })
+}
+
+/// Appends one account and syncs it to disk (REG-5).
+fn write_line(file: &mut File, account: &Account) -> io::Result<()> {
+    let line = Line {
+        username: account.username.as_str().to_owned(),
+        nickname: account.nickname.as_str().to_owned(),
+        hash: account.hash.to_string(),
+    };
+    let mut bytes = serde_json::to_vec(&line)?;
+    bytes.push(b'\n');
+    // One write call, so a crash leaves either the whole line or a torn last
+    // line that `open` drops; then fsync, so the answer is not a lie.
+    file.write_all(&bytes)?;
+    file.sync_data()
+}
+
+/// Hashes the seed accounts into a new accounts file, atomically: a crash
+/// leaves either no file or a complete one.
+fn create_from_seeds(path: &Path, hasher: &Argon2<'_>) -> io::Result<()> {
+    let seeds: Vec<Seed> = serde_json::from_str(FIXTURE).map_err(io::Error::other)?;
+    let tmp = path.with_extension("jsonl.tmp");
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    for seed in seeds {
+        let (username, password, nickname) =
+            check_registration(&seed.username, &seed.password, &seed.nickname, |_| false)
+                .map_err(|r| io::Error::other(format!("bad seed account {}: {r}", seed.username)))?;
+        let hash = hash(hasher, &password).map_err(|e| io::Error::other(e.to_string()))?;
+        let account = Account {
+            username,
+            nickname,
+            hash: hash.into(),
+        };
+        write_line(&mut file, &account)?;
+    }
+    drop(file);
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent() {
+        File::open(dir)?.sync_all()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cheap() -> HashCost {
+        HashCost {
+            memory_kib: 64,
+            iterations: 1,
+        }
+    }
+
+    #[test]
+    fn seeds_log_in_and_no_password_is_stored() {
+        // LOGIN-2, LOGIN-5, REG-4.
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(dir.path(), cheap()).unwrap();
+        assert_eq!(accounts.len(), 5);
+        let (user, nick) = accounts.login("user1", "114514").unwrap();
+        assert_eq!((user.as_str(), nick.as_str()), ("user1", "konbi"));
+        assert_eq!(accounts.login("user1", "nope"), Err(Reason::WrongPassword));
+        assert_eq!(accounts.login("nobody", "x"), Err(Reason::UnknownUser));
+        assert_eq!(accounts.login("../x", ""), Err(Reason::UnknownUser)); // LOGIN-6
+        let stored = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        for password in ["114514", "HytidelSB", "sunyu", "maiji", "xiaoming123"] {
+            assert!(!stored.contains(password));
+        }
+    }
+
+    #[test]
+    fn registration_checks_in_order_and_survives_reopening() {
+        // REG-3, REG-5, NAME-1, NAME-2, NAME-3.
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(dir.path(), cheap()).unwrap();
+        let code = |r: Result<_, FailReason>| match r {
+            Err(FailReason::Code(c)) => c,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(code(accounts.register("小明", "x", "")), Reason::NameTaken);
+        assert_eq!(code(accounts.register("小 明", "", "")), Reason::BadName);
+        assert_eq!(code(accounts.register("x", "", "")), Reason::BadPassword);
+        assert_eq!(code(accounts.register("x", "pw", " x")), Reason::BadNickname);
+        accounts.register("小红", "hong", "红红 ❤").unwrap();
+        drop(accounts);
+        let again = Accounts::open(dir.path(), cheap()).unwrap();
+        assert_eq!(again.login("小红", "hong").unwrap().1.as_str(), "红红 ❤");
+    }
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_garbage_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        drop(Accounts::open(dir.path(), cheap()).unwrap());
+        let path = dir.path().join(FILE_NAME);
+        let mut file = OpenOptions::new().append(true).open(&path).unwrap();
+        file.write_all(b"{\"username\":\"half").unwrap();
+        let accounts = Accounts::open(dir.path(), cheap()).unwrap();
+        accounts.register("after", "pw", "after").unwrap();
+        drop(accounts);
+        assert!(Accounts::open(dir.path(), cheap()).unwrap().login("after", "pw").is_ok());
+        std::fs::write(&path, "not json\n").unwrap();
+        let err = Accounts::open(dir.path(), cheap()).err().unwrap();
+        assert!(err.to_string().contains("corrupt at line 1"), "{err}");
+    }
+}

@@ -1,0 +1,352 @@
+//! The socket layer: three listeners, a thread per connection, and a clean
+//! shutdown that joins every thread it started.
+//!
+//! Sockets are socket2 sockets, so that address reuse, the listen backlog and
+//! `TCP_NODELAY` are explicit. Each listener has an accept thread that never
+//! reads from a client (LOAD-2: a client that says nothing must not stop the
+//! server from accepting); it only checks the connection limits (LOAD-6) and
+//! starts the connection's own thread.
+
+mod conn;
+mod outbox;
+mod registry;
+
+use std::io::{self, Read, Write};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use protocol::{ErrorCode, Kind, Response};
+use socket2::{Domain, Protocol, Socket, Type};
+
+pub use outbox::Outbox;
+
+pub(crate) use conn::linger;
+
+use self::registry::Registry;
+use crate::accounts::Accounts;
+use crate::config::Config;
+use crate::persist::{self, Journal};
+use crate::room::Room;
+use crate::store::Store;
+
+/// How long a shutdown waits for clients to take their `SHUTDOWN` frame
+/// before it closes the sockets of those that do not read (LOAD-7).
+const SHUTDOWN_GRACE: Duration = Duration::from_millis(600);
+
+/// A server whose ports are bound, ready to [`Server::spawn`].
+pub struct Server {
+    listeners: [(Socket, SocketAddr); 3],
+    shared: Arc<Shared>,
+}
+
+/// A running server; [`ServerHandle::shutdown`] stops it.
+pub struct ServerHandle {
+    accept_threads: Vec<JoinHandle<()>>,
+    addrs: [SocketAddr; 3],
+    shared: Arc<Shared>,
+}
+
+/// The room and the journal, behind one lock so that records reach the
+/// journal in the order the room made them.
+pub(crate) struct Core {
+    pub(crate) room: Room<Arc<Outbox>>,
+    journal: Option<Journal>,
+}
+
+/// A locked [`Core`]; unlocking it hands the room's new records to the journal.
+pub(crate) struct CoreGuard<'a>(MutexGuard<'a, Core>);
+
+/// What every thread of the server shares.
+pub(crate) struct Shared {
+    config: Config,
+    core: Mutex<Core>,
+    accounts: Accounts,
+    store: Store,
+    stopping: AtomicBool,
+    next_conn: AtomicU64,
+    /// Chat connections, then photo and file connections.
+    registries: [Arc<Registry>; 3],
+}
+
+impl Server {
+    /// Binds the three ports and opens the data directory. Port 0 gets a free
+    /// port for each listener independently.
+    pub fn bind(config: Config) -> anyhow::Result<Server> {
+        let chat = listen(config.chat_addr(), config.backlog, "chat")?;
+        let photo = listen(config.photo_addr(), config.backlog, "photo")?;
+        let file = listen(config.file_addr(), config.backlog, "file")?;
+        let dir = &config.data_dir;
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the data directory {}", dir.display()))?;
+        let accounts = Accounts::open(dir, config.hash_cost)?;
+        let (history, items) = persist::load(dir, config.history)
+            .with_context(|| format!("cannot read the history in {}", dir.display()))?;
+        log::info!("{} messages of history and {} items loaded", history.len(), items.len());
+        let journal = Journal::start(dir, &history)
+            .with_context(|| format!("cannot write the history in {}", dir.display()))?;
+        let store = Store::open(dir)
+            .with_context(|| format!("cannot use the upload directory in {}", dir.display()))?;
+        let room = Room::new(history, items, Box::new(crate::random16));
+        let shared = Arc::new(Shared {
+            config,
+            core: Mutex::new(Core {
+                room,
+                journal: Some(journal),
+            }),
+            accounts,
+            store,
+            stopping: AtomicBool::new(false),
+            next_conn: AtomicU64::new(1),
+            registries: [(); 3].map(|()| Arc::new(Registry::new())),
+        });
+        Ok(Server {
+            listeners: [chat, photo, file],
+            shared,
+        })
+    }
+
+    /// The chat port's address.
+    pub fn chat_addr(&self) -> SocketAddr {
+        self.listeners[0].1
+    }
+
+    /// The photo port's address.
+    pub fn photo_addr(&self) -> SocketAddr {
+        self.listeners[1].1
+    }
+
+    /// The file port's address.
+    pub fn file_addr(&self) -> SocketAddr {
+        self.listeners[2].1
+    }
+
+    /// Starts accepting on background threads.
+    pub fn spawn(self) -> ServerHandle {
+        let addrs = [self.chat_addr(), self.photo_addr(), self.file_addr()];
+        let names = ["chat", "photo", "file"];
+        let mut accept_threads = Vec::new();
+        for (port, (listener, _)) in self.listeners.into_iter().enumerate() {
+            let shared = self.shared.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("accept-{}", names[port]))
+                .spawn(move || accept_loop(&shared, &listener, port))
+                .expect("the accept threads start at startup");
+            accept_threads.push(thread);
+        }
+        log::info!("listening on chat={} photo={} file={}", addrs[0], addrs[1], addrs[2]);
+        ServerHandle {
+            accept_threads,
+            addrs,
+            shared: self.shared,
+        }
+    }
+
+    /// Runs until `stop` returns, then shuts down gracefully. `main` passes a
+    /// function that waits for Ctrl-C.
+    pub fn run_until(self, stop: impl FnOnce()) {
+        let handle = self.spawn();
+        stop();
+        handle.shutdown();
+    }
+}
+
+impl ServerHandle {
+    /// The chat port's address.
+    pub fn chat_addr(&self) -> SocketAddr {
+        self.addrs[0]
+    }
+
+    /// The photo port's address.
+    pub fn photo_addr(&self) -> SocketAddr {
+        self.addrs[1]
+    }
+
+    /// The file port's address.
+    pub fn file_addr(&self) -> SocketAddr {
+        self.addrs[2]
+    }
+
+    /// Stops accepting, sends `1900|SHUTDOWN` to every chat connection
+    /// (LOAD-7), closes the side connections, writes the journal to disk and
+    /// joins every thread. Takes well under a second even when clients do
+    /// not read.
+    pub fn shutdown(self) {
+        log::info!("shutting down");
+        let shared = &self.shared;
+        shared.stopping.store(true, Ordering::SeqCst);
+        for addr in self.addrs {
+            // Wake the accept call; the loop then sees `stopping` (tiny-http's trick).
+            let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
+        }
+        for thread in self.accept_threads {
+            let _ = thread.join();
+        }
+        shared.core().room.shutdown();
+        shared.registries[1].close_all();
+        shared.registries[2].close_all();
+        let deadline = Instant::now() + SHUTDOWN_GRACE;
+        if !shared.registries[0].wait_empty(deadline) {
+            shared.registries[0].close_all();
+        }
+        for registry in &shared.registries {
+            registry.join_all();
+        }
+        let journal = shared.core.lock().unwrap_or_else(|e| e.into_inner()).journal.take();
+        if let Some(Err(e)) = journal.map(Journal::close) {
+            log::error!("cannot finish writing the history: {e}");
+        }
+        log::info!("stopped");
+    }
+}
+
+impl Shared {
+    /// Locks the room.
+    pub(crate) fn core(&self) -> CoreGuard<'_> {
+        CoreGuard(self.core.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl std::ops::Deref for CoreGuard<'_> {
+    type Target = Core;
+    fn deref(&self) -> &Core {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for CoreGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Core {
+        &mut self.0
+    }
+}
+
+impl Drop for CoreGuard<'_> {
+    fn drop(&mut self) {
+        let records = self.0.room.take_journal();
+        if let Some(journal) = &self.0.journal {
+            journal.write(records);
+        }
+    }
+}
+
+/// Binds one listener, with address reuse and an explicit backlog.
+fn listen(addr: SocketAddr, backlog: i32, name: &str) -> anyhow::Result<(Socket, SocketAddr)> {
+    let bind = || -> io::Result<(Socket, SocketAddr)> {
+        let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
+        // Restarting right after a stop must not fail on TIME_WAIT sockets.
+        socket.set_reuse_address(true)?;
+        socket.bind(&addr.into())?;
+        socket.listen(backlog)?;
+        let local = socket.local_addr()?.as_socket().ok_or_else(|| io::Error::other("not an IP socket"))?;
+        Ok((socket, local))
+    };
+    bind().with_context(|| format!("cannot listen on {addr} (the {name} port)"))
+}
+
+/// Where to connect to reach a listener bound to `addr`.
+fn wake_addr(addr: SocketAddr) -> SocketAddr {
+    match addr.ip() {
+        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        _ => addr,
+    }
+}
+
+/// Accepts connections on one port until the server stops.
+fn accept_loop(shared: &Arc<Shared>, listener: &Socket, port: usize) {
+    loop {
+        let accepted = listener.accept();
+        if shared.stopping.load(Ordering::SeqCst) {
+            return;
+        }
+        let (socket, peer) = match accepted {
+            Ok((socket, peer)) => match peer.as_socket() {
+                Some(peer) => (socket, peer),
+                None => continue,
+            },
+            Err(e) => {
+                // Out of file descriptors, typically: back off instead of spinning.
+                log::warn!("accept failed: {e}");
+                std::thread::sleep(Duration::from_millis(10));
+                continue;
+            }
+        };
+        let _ = socket.set_tcp_nodelay(true);
+        if port == 0 {
+            accept_chat(shared, socket, peer);
+        } else {
+            accept_side(shared, socket, peer, port);
+        }
+    }
+}
+
+fn accept_chat(shared: &Arc<Shared>, socket: Socket, peer: SocketAddr) {
+    let registry = &shared.registries[0];
+    let config = &shared.config;
+    if let Err(why) = registry.admit(peer.ip(), config.max_clients, config.max_per_ip) {
+        log::warn!("refusing {peer}: {why}");
+        refuse(socket, &Response::error(ErrorCode::ServerFull, why)); // LOAD-6
+        return;
+    }
+    let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    log::info!("connection {conn} from {peer}");
+    // The writer notices an abort between two blocked writes (LOAD-3).
+    let _ = socket.set_write_timeout(Some(outbox::WRITE_TICK));
+    let socket = Arc::new(socket);
+    let thread_shared = shared.clone();
+    let thread_socket = socket.clone();
+    let started = registry.spawn(conn, peer.ip(), socket, format!("conn-{conn}"), move || {
+        conn::serve(&thread_shared, conn, thread_socket, peer)
+    });
+    if let Err(e) = started {
+        log::error!("cannot start a thread for {peer}: {e}");
+    }
+}
+
+fn accept_side(shared: &Arc<Shared>, socket: Socket, peer: SocketAddr, port: usize) {
+    let registry = &shared.registries[port];
+    let max = shared.config.max_side;
+    if registry.admit(peer.ip(), max, max).is_err() {
+        log::warn!("refusing side connection from {peer}: too many");
+        return;
+    }
+    let kind = if port == 1 { Kind::Photo } else { Kind::File };
+    let id = shared.next_conn.fetch_add(1, Ordering::Relaxed);
+    let socket = Arc::new(socket);
+    let thread_shared = shared.clone();
+    let thread_socket = socket.clone();
+    let started = registry.spawn(id, peer.ip(), socket, format!("side-{id}"), move || {
+        crate::side::serve(&thread_shared, kind, &thread_socket, peer)
+    });
+    if let Err(e) = started {
+        log::error!("cannot start a thread for {peer}: {e}");
+    }
+}
+
+/// Sends one error frame to a connection we will not serve, and closes it
+/// without resetting it (LOAD-6: answer, rather than leave it hanging).
+fn refuse(socket: Socket, response: &Response) {
+    let _ = (&socket).write_all(&response.to_bytes());
+    let _ = socket.shutdown(Shutdown::Write);
+    // Discard what already arrived, so that closing does not send a reset
+    // that could destroy the error frame before the client reads it.
+    if socket.set_nonblocking(true).is_ok() {
+        let mut sink = [0u8; 4096];
+        while matches!((&socket).read(&mut sink), Ok(n) if n > 0) {}
+    }
+}
+
+impl Shared {
+    /// The configuration.
+    pub(crate) fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The upload store.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+}

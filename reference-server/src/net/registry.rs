@@ -1,0 +1,137 @@
+//! The live connections of one port: their sockets (so a shutdown can close
+//! them), their threads (so a shutdown can join them), and the counts the
+//! connection limits need (LOAD-6).
+//!
+//! Every connection thread is owned here. A finished thread is joined the next
+//! time a connection is admitted, and [`Registry::join_all`] joins the rest,
+//! so no thread outlives the server and none piles up unjoined.
+
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, Shutdown};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use socket2::Socket;
+
+#[derive(Default)]
+struct Inner {
+    sockets: HashMap<u64, Arc<Socket>>,
+    per_ip: HashMap<IpAddr, usize>,
+    /// Admitted connections whose thread has not ended yet.
+    live: usize,
+    threads: Vec<JoinHandle<()>>,
+}
+
+/// The connections of one port.
+#[derive(Default)]
+pub(super) struct Registry {
+    inner: Mutex<Inner>,
+    ended: Condvar,
+}
+
+impl Registry {
+    pub(super) fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Counts a new connection from `ip` in, unless that would exceed `max`
+    /// connections in all or `max_per_ip` from that address.
+    pub(super) fn admit(&self, ip: IpAddr, max: usize, max_per_ip: usize) -> Result<(), String> {
+        let mut inner = self.lock();
+        if inner.live >= max {
+            return Err(format!("the server is full ({max} connections)"));
+        }
+        let from_ip = inner.per_ip.entry(ip).or_default();
+        if *from_ip >= max_per_ip {
+            return Err(format!("too many connections from {ip} ({max_per_ip})"));
+        }
+        *from_ip += 1;
+        inner.live += 1;
+        // Join the threads of connections that ended since the last time.
+        let (done, running): (Vec<_>, Vec<_>) = inner.threads.drain(..).partition(|t| t.is_finished());
+        inner.threads = running;
+        drop(inner);
+        for thread in done {
+            let _ = thread.join();
+        }
+        Ok(())
+    }
+
+    /// Runs `serve` on a new thread for an admitted connection; when it
+    /// returns, the connection is counted out.
+    pub(super) fn spawn(
+        self: &Arc<Self>,
+        id: u64,
+        ip: IpAddr,
+        socket: Arc<Socket>,
+        name: String,
+        serve: impl FnOnce() + Send + 'static,
+    ) -> io::Result<()> {
+        self.lock().sockets.insert(id, socket);
+        let registry = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name(name)
+            .stack_size(256 * 1024)
+            .spawn(move || {
+                serve();
+                registry.release(id, ip);
+            });
+        match spawned {
+            Ok(thread) => {
+                self.lock().threads.push(thread);
+                Ok(())
+            }
+            Err(e) => {
+                self.release(id, ip);
+                Err(e)
+            }
+        }
+    }
+
+    fn release(&self, id: u64, ip: IpAddr) {
+        let mut inner = self.lock();
+        inner.sockets.remove(&id);
+        inner.live -= 1;
+        if let Some(n) = inner.per_ip.get_mut(&ip) {
+            *n -= 1;
+            if *n == 0 {
+                inner.per_ip.remove(&ip);
+            }
+        }
+        drop(inner);
+        self.ended.notify_all();
+    }
+
+    /// Waits until every connection ended or `deadline` passed; true if all ended.
+    pub(super) fn wait_empty(&self, deadline: Instant) -> bool {
+        let mut inner = self.lock();
+        while inner.live > 0 {
+            let Some(left) = deadline.checked_duration_since(Instant::now()) else {
+                return false;
+            };
+            inner = self.ended.wait_timeout(inner, left).unwrap_or_else(|e| e.into_inner()).0;
+        }
+        true
+    }
+
+    /// Closes every live socket, which ends every blocked read and write.
+    pub(super) fn close_all(&self) {
+        for socket in self.lock().sockets.values() {
+            let _ = socket.shutdown(Shutdown::Both);
+        }
+    }
+
+    /// Joins every connection thread.
+    pub(super) fn join_all(&self) {
+        let threads = std::mem::take(&mut self.lock().threads);
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+}

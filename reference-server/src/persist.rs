@@ -1,0 +1,326 @@
+//! The journal: history and item metadata on disk (HIST-4, SIDE-3, SHARE-3).
+//!
+//! The room appends [`Record`]s to an in-memory journal while it holds its
+//! lock; the connection code hands them to [`Journal`], whose own thread
+//! appends them as JSON lines to `history.jsonl` and `items.jsonl`. Nobody
+//! waits for the disk: the thread flushes to the kernel whenever it runs out
+//! of records, which is within microseconds of each message, so a killed
+//! server loses at most the messages of its last instant, and a stopped one
+//! loses nothing (its last flush happens in [`Journal::close`]).
+//!
+//! The history file stays bounded: the journal rewrites it to the last
+//! `capacity` messages whenever it holds twice that many.
+
+use std::collections::VecDeque;
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::thread::JoinHandle;
+
+use protocol::{HistoryEntry, ItemId, Kind, Nickname, Sha256, Text, Username};
+use serde::{Deserialize, Serialize};
+
+use crate::room::{History, Item, Items, Record};
+
+/// History file name in the data directory.
+pub const HISTORY_FILE: &str = "history.jsonl";
+/// Item metadata file name in the data directory.
+pub const ITEMS_FILE: &str = "items.jsonl";
+
+/// One line of `history.jsonl`.
+#[derive(Debug, Serialize, Deserialize)]
+struct HistoryLine {
+    time: u64,
+    from: String,
+    nickname: String,
+    to: Option<String>,
+    text: String,
+}
+
+/// One line of `items.jsonl`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(tag = "record", rename_all = "lowercase")]
+enum ItemLine {
+    Item {
+        id: String,
+        kind: String,
+        owner: String,
+        size: u64,
+        sha256: String,
+    },
+    Shared {
+        id: String,
+        to: Option<String>,
+    },
+}
+
+/// Loads the history (the last `capacity` messages) and every item.
+/// Lines that do not parse are skipped with a warning: losing one message is
+/// better than refusing to start.
+pub fn load(dir: &Path, capacity: usize) -> io::Result<(History, Items)> {
+    let mut history = History::new(capacity);
+    for entry in read_lines(&dir.join(HISTORY_FILE), history_from_line)? {
+        history.push(entry);
+    }
+    let mut items = Items::new();
+    for record in read_lines(&dir.join(ITEMS_FILE), item_from_line)? {
+        items.apply(record);
+    }
+    Ok((history, items))
+}
+
+fn read_lines<T>(path: &Path, parse: fn(&str) -> Option<T>) -> io::Result<Vec<T>> {
+    let file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(e),
+    };
+    let mut out = Vec::new();
+    for (i, line) in BufReader::new(file).lines().enumerate() {
+        let line = line?;
+        match parse(&line) {
+            Some(value) => out.push(value),
+            None if line.trim().is_empty() => {}
+            None => log::warn!("{}:{}: skipping a line that does not parse", path.display(), i + 1),
+        }
+    }
+    Ok(out)
+}
+
+fn history_from_line(line: &str) -> Option<HistoryEntry> {
+    let l: HistoryLine = serde_json::from_str(line).ok()?;
+    Some(HistoryEntry {
+        time: l.time,
+        from: Username::new(l.from).ok()?,
+        nickname: Nickname::new(l.nickname).ok()?,
+        to: match l.to {
+            Some(to) => Some(Username::new(to).ok()?),
+            None => None,
+        },
+        text: Text::new(l.text).ok()?,
+    })
+}
+
+fn history_to_line(e: &HistoryEntry) -> String {
+    serde_json::to_string(&HistoryLine {
+        time: e.time,
+        from: e.from.to_string(),
+        nickname: e.nickname.to_string(),
+        to: e.to.as_ref().map(|u| u.to_string()),
+        text: e.text.to_string(),
+    })
+    .expect("strings and numbers serialize")
+}
+
+fn item_from_line(line: &str) -> Option<Record> {
+    Some(match serde_json::from_str(line).ok()? {
+        ItemLine::Item {
+            id,
+            kind,
+            owner,
+            size,
+            sha256,
+        } => Record::Item(Item {
+            id: ItemId::new(id).ok()?,
+            kind: match kind.as_str() {
+                "photo" => Kind::Photo,
+                "file" => Kind::File,
+                _ => return None,
+            },
+            owner: Username::new(owner).ok()?,
+            size,
+            sha256: Sha256::new(sha256).ok()?,
+            public: false,
+            shared_with: Default::default(),
+        }),
+        ItemLine::Shared { id, to } => Record::Shared {
+            id: ItemId::new(id).ok()?,
+            to: match to {
+                Some(to) => Some(Username::new(to).ok()?),
+                None => None,
+            },
+        },
+    })
+}
+
+fn item_to_line(record: &Record) -> Option<String> {
+    let line = match record {
+        Record::History(_) => return None,
+        Record::Item(item) => ItemLine::Item {
+            id: item.id.to_string(),
+            kind: match item.kind {
+                Kind::Photo => "photo".into(),
+                Kind::File => "file".into(),
+            },
+            owner: item.owner.to_string(),
+            size: item.size,
+            sha256: item.sha256.to_string(),
+        },
+        Record::Shared { id, to } => ItemLine::Shared {
+            id: id.to_string(),
+            to: to.as_ref().map(|u| u.to_string()),
+        },
+    };
+    Some(serde_json::to_string(&line).expect("strings and numbers serialize"))
+}
+
+/// The journal's writer thread and the channel that feeds it.
+pub struct Journal {
+    sender: Sender<Vec<Record>>,
+    thread: JoinHandle<io::Result<()>>,
+}
+
+impl Journal {
+    /// Starts the writer. The history file is first rewritten to hold exactly
+    /// the loaded history, which also bounds it after a restart.
+    pub fn start(dir: &Path, history: &History) -> io::Result<Self> {
+        let tail: VecDeque<String> = history.iter().map(history_to_line).collect();
+        let history_path = dir.join(HISTORY_FILE);
+        rewrite(&history_path, &tail)?;
+        let writer = Writer {
+            history: BufWriter::new(append(&history_path)?),
+            items: BufWriter::new(append(&dir.join(ITEMS_FILE))?),
+            history_path,
+            lines: tail.len(),
+            tail,
+            capacity: history.capacity(),
+        };
+        let (sender, receiver) = mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("journal".into())
+            .spawn(move || writer.run(receiver))?;
+        Ok(Self { sender, thread })
+    }
+
+    /// Queues records for writing; never blocks on the disk.
+    pub fn write(&self, records: Vec<Record>) {
+        if !records.is_empty() {
+            // The writer only stops after `close`, which consumes the journal.
+            let _ = self.sender.send(records);
+        }
+    }
+
+    /// Writes everything queued, syncs it, and joins the thread.
+    pub fn close(self) -> io::Result<()> {
+        drop(self.sender);
+        self.thread.join().unwrap_or_else(|_| Err(io::Error::other("the journal thread panicked")))
+    }
+}
+
+struct Writer {
+    history: BufWriter<File>,
+    items: BufWriter<File>,
+    history_path: PathBuf,
+    /// The last `capacity` history lines, for compaction.
+    tail: VecDeque<String>,
+    /// Lines in the history file.
+    lines: usize,
+    capacity: usize,
+}
+
+impl Writer {
+    fn run(mut self, receiver: Receiver<Vec<Record>>) -> io::Result<()> {
+        while let Ok(batch) = receiver.recv() {
+            self.write(batch)?;
+            while let Ok(batch) = receiver.try_recv() {
+                self.write(batch)?;
+            }
+            // Idle: hand everything to the kernel, where it survives a kill.
+            self.history.flush()?;
+            self.items.flush()?;
+        }
+        self.history.flush()?;
+        self.items.flush()?;
+        self.history.get_ref().sync_data()?;
+        self.items.get_ref().sync_data()
+    }
+
+    fn write(&mut self, batch: Vec<Record>) -> io::Result<()> {
+        for record in batch {
+            if let Record::History(entry) = &record {
+                let line = history_to_line(entry);
+                writeln!(self.history, "{line}")?;
+                if self.tail.len() == self.capacity {
+                    self.tail.pop_front();
+                }
+                self.tail.push_back(line);
+                self.lines += 1;
+                if self.lines >= 2 * self.capacity {
+                    self.compact()?;
+                }
+            } else if let Some(line) = item_to_line(&record) {
+                writeln!(self.items, "{line}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Replaces the history file with its last `capacity` lines.
+    fn compact(&mut self) -> io::Result<()> {
+        self.history.flush()?;
+        rewrite(&self.history_path, &self.tail)?;
+        self.history = BufWriter::new(append(&self.history_path)?);
+        self.lines = self.tail.len();
+        Ok(())
+    }
+}
+
+fn append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// Writes `lines` to `path` atomically (a temporary file, then a rename).
+fn rewrite(path: &Path, lines: &VecDeque<String>) -> io::Result<()> {
+    let tmp = path.with_extension("jsonl.tmp");
+    let mut out = BufWriter::new(File::create(&tmp)?);
+    for line in lines {
+        writeln!(out, "{line}")?;
+    }
+    out.into_inner().map_err(|e| e.into_error())?.sync_data()?;
+    std::fs::rename(&tmp, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(i: u64) -> HistoryEntry {
+        HistoryEntry {
+            time: 1_795_412_100 + i,
+            from: Username::new("a").unwrap(),
+            nickname: Nickname::new("A a").unwrap(),
+            to: (i % 2 == 1).then(|| Username::new("b").unwrap()),
+            text: Text::new(format!("m{i} | \\ \n")).unwrap(),
+        }
+    }
+
+    #[test]
+    fn history_and_items_survive_a_restart_and_stay_bounded() {
+        // HIST-3, HIST-4.
+        let dir = tempfile::tempdir().unwrap();
+        let (history, mut items) = load(dir.path(), 20).unwrap();
+        let journal = Journal::start(dir.path(), &history).unwrap();
+        let owner = Username::new("a").unwrap();
+        let item = items.allocate(Kind::File, owner, 3, Sha256::of(b"abc"));
+        let mut batch = vec![Record::Item(item.clone())];
+        batch.push(Record::Shared {
+            id: item.id.clone(),
+            to: None,
+        });
+        batch.extend((0..95).map(|i| Record::History(entry(i))));
+        journal.write(batch);
+        journal.close().unwrap();
+        let lines = std::fs::read_to_string(dir.path().join(HISTORY_FILE)).unwrap();
+        assert!(lines.lines().count() < 40);
+        let (history, items) = load(dir.path(), 20).unwrap();
+        let kept: Vec<_> = history.iter().cloned().collect();
+        assert_eq!(kept.len(), 20);
+        assert_eq!(kept[19], entry(94));
+        let loaded = items.get(item.id.as_str()).unwrap();
+        assert!(loaded.public);
+        let mut again = items.clone();
+        let next = again.allocate(Kind::Photo, Username::new("b").unwrap(), 1, Sha256::of(b""));
+        assert_ne!(next.id, item.id); // SIDE-6: ids stay unique across restarts
+    }
+}

@@ -1,0 +1,7 @@
+//! Integration tests of the reference server over real sockets on
+//! 127.0.0.1, one module per level of SPEC.md, plus the binary's command line.
+//! Every test cites the rules it checks. No test sleeps: silence is proven
+//! with the ping fence (PING-2), and every read has a deadline.
+
+mod harness;
+mod level1;
