@@ -5,3 +5,7 @@
 
 mod harness;
 mod level1;
+mod level2;
+mod level3;
+mod level4;
+mod level5;
