@@ -170,6 +170,12 @@ impl ServerHandle {
         self.addrs[2]
     }
 
+    /// Chat connections whose thread is still running, logged in or not.
+    /// Tests use it to check that closed connections free their threads.
+    pub fn connections(&self) -> usize {
+        self.shared.registries[0].len()
+    }
+
     /// Stops accepting, sends `1900|SHUTDOWN` to every chat connection
     /// (LOAD-7), closes the side connections, writes the journal to disk and
     /// joins every thread. Takes well under a second even when clients do

@@ -108,6 +108,11 @@ impl Registry {
         self.ended.notify_all();
     }
 
+    /// The number of live connections.
+    pub(super) fn len(&self) -> usize {
+        self.lock().live
+    }
+
     /// Waits until every connection ended or `deadline` passed; true if all ended.
     pub(super) fn wait_empty(&self, deadline: Instant) -> bool {
         let mut inner = self.lock();

@@ -65,6 +65,11 @@ impl TestServer {
         self.handle().file_addr()
     }
 
+    /// Live chat connections on the server.
+    pub fn connections(&self) -> usize {
+        self.handle().connections()
+    }
+
     /// Stops the server and starts a new one on the same data directory.
     pub fn restart(&mut self) {
         self.handle.take().unwrap().shutdown();

@@ -9,3 +9,4 @@ mod level2;
 mod level3;
 mod level4;
 mod level5;
+mod level6;
