@@ -146,7 +146,10 @@ impl Accounts {
             })?;
             accounts.insert(account.username.as_str().to_owned(), account);
         }
-        let file = OpenOptions::new().append(true).open(&path).map_err(io_err)?;
+        let file = OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .map_err(io_err)?;
         if complete < text.len() {
             file.set_len(complete as u64).map_err(io_err)?;
         }
@@ -193,7 +196,12 @@ impl Accounts {
         password: &str,
         nickname: &str,
     ) -> Result<(Username, Nickname), FailReason> {
-        let taken = |name: &str| self.accounts.lock().expect("accounts lock").contains_key(name);
+        let taken = |name: &str| {
+            self.accounts
+                .lock()
+                .expect("accounts lock")
+                .contains_key(name)
+        };
         let (username, password, nickname) =
             check_registration(username, password, nickname, taken).map_err(FailReason::Code)?;
         // Hash before taking the file lock: this is the slow part.
@@ -244,7 +252,9 @@ fn server_error(error: impl std::fmt::Display) -> FailReason {
 
 fn hash(hasher: &Argon2<'_>, password: &Password) -> Result<String, argon2::password_hash::Error> {
     let salt = SaltString::encode_b64(&crate::random16())?;
-    Ok(hasher.hash_password(password.as_str().as_bytes(), &salt)?.to_string())
+    Ok(hasher
+        .hash_password(password.as_str().as_bytes(), &salt)?
+        .to_string())
 }
 
 fn parse_line(line: &str) -> Result<Account, String> {
@@ -285,8 +295,9 @@ fn create_from_seeds(path: &Path, hasher: &Argon2<'_>) -> io::Result<()> {
         .open(&tmp)?;
     for seed in seeds {
         let (username, password, nickname) =
-            check_registration(&seed.username, &seed.password, &seed.nickname, |_| false)
-                .map_err(|r| io::Error::other(format!("bad seed account {}: {r}", seed.username)))?;
+            check_registration(&seed.username, &seed.password, &seed.nickname, |_| false).map_err(
+                |r| io::Error::other(format!("bad seed account {}: {r}", seed.username)),
+            )?;
         let hash = hash(hasher, &password).map_err(|e| io::Error::other(e.to_string()))?;
         let account = Account {
             username,
@@ -343,7 +354,10 @@ mod tests {
         assert_eq!(code(accounts.register("小明", "x", "")), Reason::NameTaken);
         assert_eq!(code(accounts.register("小 明", "", "")), Reason::BadName);
         assert_eq!(code(accounts.register("x", "", "")), Reason::BadPassword);
-        assert_eq!(code(accounts.register("x", "pw", " x")), Reason::BadNickname);
+        assert_eq!(
+            code(accounts.register("x", "pw", " x")),
+            Reason::BadNickname
+        );
         accounts.register("小红", "hong", "红红 ❤").unwrap();
         drop(accounts);
         let again = Accounts::open(dir.path(), cheap()).unwrap();
@@ -360,7 +374,12 @@ mod tests {
         let accounts = Accounts::open(dir.path(), cheap()).unwrap();
         accounts.register("after", "pw", "after").unwrap();
         drop(accounts);
-        assert!(Accounts::open(dir.path(), cheap()).unwrap().login("after", "pw").is_ok());
+        assert!(
+            Accounts::open(dir.path(), cheap())
+                .unwrap()
+                .login("after", "pw")
+                .is_ok()
+        );
         std::fs::write(&path, "not json\n").unwrap();
         let err = Accounts::open(dir.path(), cheap()).err().unwrap();
         assert!(err.to_string().contains("corrupt at line 1"), "{err}");

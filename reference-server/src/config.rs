@@ -9,7 +9,9 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 
-use protocol::limits::{CHAT_PORT, FILE_PORT_OFFSET, MAX_FILE, MAX_FRAME, MAX_HISTORY, MAX_PHOTO, PHOTO_PORT_OFFSET};
+use protocol::limits::{
+    CHAT_PORT, FILE_PORT_OFFSET, MAX_FILE, MAX_FRAME, MAX_HISTORY, MAX_PHOTO, PHOTO_PORT_OFFSET,
+};
 
 use crate::accounts::HashCost;
 
@@ -80,12 +82,18 @@ impl Config {
 
     /// The photo port's address (chat port + 1 unless set).
     pub fn photo_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.host, side_port(self.port, self.photo_port, PHOTO_PORT_OFFSET))
+        SocketAddr::new(
+            self.host,
+            side_port(self.port, self.photo_port, PHOTO_PORT_OFFSET),
+        )
     }
 
     /// The file port's address (chat port + 2 unless set).
     pub fn file_addr(&self) -> SocketAddr {
-        SocketAddr::new(self.host, side_port(self.port, self.file_port, FILE_PORT_OFFSET))
+        SocketAddr::new(
+            self.host,
+            side_port(self.port, self.file_port, FILE_PORT_OFFSET),
+        )
     }
 }
 
@@ -103,7 +111,11 @@ fn side_port(chat: u16, set: Option<u16>, offset: u16) -> u16 {
 /// shows connections, logins, logouts and the online count; `debug` adds
 /// every chat message.
 #[derive(Debug, Clone, clap::Parser)]
-#[command(name = "reference-server", version, about = "The ChatLab reference chat server (SPEC.md levels 1-6)")]
+#[command(
+    name = "reference-server",
+    version,
+    about = "The ChatLab reference chat server (SPEC.md levels 1-6)"
+)]
 pub struct Args {
     /// Address to listen on (0.0.0.0 to accept other machines)
     #[arg(long, default_value = "127.0.0.1")]

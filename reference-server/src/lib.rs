@@ -34,7 +34,6 @@ pub mod room;
 pub mod side;
 pub mod store;
 
-
 pub use config::{Args, Config};
 pub use net::{Server, ServerHandle};
 

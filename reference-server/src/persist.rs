@@ -82,7 +82,11 @@ fn read_lines<T>(path: &Path, parse: fn(&str) -> Option<T>) -> io::Result<Vec<T>
         match parse(&line) {
             Some(value) => out.push(value),
             None if line.trim().is_empty() => {}
-            None => log::warn!("{}:{}: skipping a line that does not parse", path.display(), i + 1),
+            None => log::warn!(
+                "{}:{}: skipping a line that does not parse",
+                path.display(),
+                i + 1
+            ),
         }
     }
     Ok(out)
@@ -204,7 +208,9 @@ impl Journal {
     /// Writes everything queued, syncs it, and joins the thread.
     pub fn close(self) -> io::Result<()> {
         drop(self.sender);
-        self.thread.join().unwrap_or_else(|_| Err(io::Error::other("the journal thread panicked")))
+        self.thread
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the journal thread panicked")))
     }
 }
 

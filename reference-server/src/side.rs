@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use protocol::limits::MAX_SIDE_LINE;
 use protocol::side::is_image;
-use protocol::{FrameBuffer, ItemId, Kind, SideCode, SideCommand, SideReply, Username, parse_side_command};
+use protocol::{
+    FrameBuffer, ItemId, Kind, SideCode, SideCommand, SideReply, Username, parse_side_command,
+};
 use socket2::Socket;
 
 use crate::net::{Shared, linger};
@@ -143,13 +145,20 @@ impl Side<'_> {
             self.reply(SideCode::NotImage, "a photo is a PNG, JPEG or GIF image")?; // SIDE-5
             return Ok(Next::Continue);
         }
-        let id = self.shared.core().room.add_item(self.kind, user.clone(), size, sha256);
+        let id = self
+            .shared
+            .core()
+            .room
+            .add_item(self.kind, user.clone(), size, sha256);
         if let Err(e) = upload.commit(self.shared.store(), &id) {
             log::error!("cannot store upload {id}: {e}");
             self.reply(SideCode::TooLarge, "the server could not store it")?;
             return Ok(Next::Close);
         }
-        log::info!("{user} uploaded {id} ({size} bytes) on the {:?} port", self.kind);
+        log::info!(
+            "{user} uploaded {id} ({size} bytes) on the {:?} port",
+            self.kind
+        );
         self.send(&SideReply::Stored(id))?;
         Ok(Next::Continue)
     }
@@ -157,7 +166,9 @@ impl Side<'_> {
     /// Reads exactly `size` body bytes, into `upload` or nowhere.
     fn body(&mut self, size: u64, mut upload: Option<&mut Upload>) -> io::Result<()> {
         let mut left = size;
-        let buffered = self.frames.take_raw(usize::try_from(size).unwrap_or(usize::MAX));
+        let buffered = self
+            .frames
+            .take_raw(usize::try_from(size).unwrap_or(usize::MAX));
         left -= buffered.len() as u64;
         if let Some(upload) = upload.as_deref_mut() {
             upload.write(&buffered)?;
@@ -166,7 +177,12 @@ impl Side<'_> {
         while left > 0 {
             let want = buf.len().min(usize::try_from(left).unwrap_or(usize::MAX));
             let n = match self.socket_read(&mut buf[..want]) {
-                Ok(0) => return Err(io::Error::new(ErrorKind::UnexpectedEof, "the body ended early")),
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        ErrorKind::UnexpectedEof,
+                        "the body ended early",
+                    ));
+                }
                 Ok(n) => n,
                 Err(e) if e.kind() == ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
@@ -190,9 +206,13 @@ impl Side<'_> {
             let core = self.shared.core();
             core.room.items().fetchable(user, id.as_str()).cloned()
         });
-        let file = item.and_then(|item| Some((self.shared.store().open_item(&item.id).ok()?, item)));
+        let file =
+            item.and_then(|item| Some((self.shared.store().open_item(&item.id).ok()?, item)));
         let Some((mut file, item)) = file else {
-            return self.reply(SideCode::NoSuchItem, "no item with that id is available to you");
+            return self.reply(
+                SideCode::NoSuchItem,
+                "no item with that id is available to you",
+            );
         };
         self.send(&SideReply::Body {
             size: item.size,
@@ -200,7 +220,10 @@ impl Side<'_> {
         })?;
         let copied = io::copy(&mut (&mut file).take(item.size), &mut self.socket_writer())?;
         if copied != item.size {
-            return Err(io::Error::other(format!("item {} is shorter on disk", item.id)));
+            return Err(io::Error::other(format!(
+                "item {} is shorter on disk",
+                item.id
+            )));
         }
         Ok(())
     }

@@ -47,7 +47,10 @@ impl Store {
 
     /// Starts receiving a body into a new temporary file.
     pub fn upload(&self) -> io::Result<Upload> {
-        let name: String = crate::random16().iter().map(|b| format!("{b:02x}")).collect();
+        let name: String = crate::random16()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
         let path = self.dir.join(format!("upload-{name}"));
         Ok(Upload {
             file: BufWriter::with_capacity(64 * 1024, File::create_new(&path)?),

@@ -40,7 +40,10 @@ pub(super) fn serve(shared: &Arc<Shared>, conn: ConnId, socket: Arc<Socket>, pee
             return;
         }
     };
-    shared.core().room.connect(conn, peer.to_string(), outbox.clone());
+    shared
+        .core()
+        .room
+        .connect(conn, peer.to_string(), outbox.clone());
     let closed_by_room = read_frames(shared, conn, &socket);
     shared.core().room.disconnect(conn);
     if closed_by_room {
@@ -128,5 +131,7 @@ pub(crate) fn linger(socket: &Socket) {
 
 /// Seconds since the Unix epoch, from the server's clock (HIST-5).
 pub(super) fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -85,7 +85,11 @@ impl Server {
         let accounts = Accounts::open(dir, config.hash_cost)?;
         let (history, items) = persist::load(dir, config.history)
             .with_context(|| format!("cannot read the history in {}", dir.display()))?;
-        log::info!("{} messages of history and {} items loaded", history.len(), items.len());
+        log::info!(
+            "{} messages of history and {} items loaded",
+            history.len(),
+            items.len()
+        );
         let journal = Journal::start(dir, &history)
             .with_context(|| format!("cannot write the history in {}", dir.display()))?;
         let store = Store::open(dir)
@@ -137,7 +141,12 @@ impl Server {
                 .expect("the accept threads start at startup");
             accept_threads.push(thread);
         }
-        log::info!("listening on chat={} photo={} file={}", addrs[0], addrs[1], addrs[2]);
+        log::info!(
+            "listening on chat={} photo={} file={}",
+            addrs[0],
+            addrs[1],
+            addrs[2]
+        );
         ServerHandle {
             accept_threads,
             addrs,
@@ -201,7 +210,12 @@ impl ServerHandle {
         for registry in &shared.registries {
             registry.join_all();
         }
-        let journal = shared.core.lock().unwrap_or_else(|e| e.into_inner()).journal.take();
+        let journal = shared
+            .core
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .journal
+            .take();
         if let Some(Err(e)) = journal.map(Journal::close) {
             log::error!("cannot finish writing the history: {e}");
         }
@@ -246,7 +260,10 @@ fn listen(addr: SocketAddr, backlog: i32, name: &str) -> anyhow::Result<(Socket,
         socket.set_reuse_address(true)?;
         socket.bind(&addr.into())?;
         socket.listen(backlog)?;
-        let local = socket.local_addr()?.as_socket().ok_or_else(|| io::Error::other("not an IP socket"))?;
+        let local = socket
+            .local_addr()?
+            .as_socket()
+            .ok_or_else(|| io::Error::other("not an IP socket"))?;
         Ok((socket, local))
     };
     bind().with_context(|| format!("cannot listen on {addr} (the {name} port)"))
@@ -255,8 +272,12 @@ fn listen(addr: SocketAddr, backlog: i32, name: &str) -> anyhow::Result<(Socket,
 /// Where to connect to reach a listener bound to `addr`.
 fn wake_addr(addr: SocketAddr) -> SocketAddr {
     match addr.ip() {
-        IpAddr::V4(ip) if ip.is_unspecified() => SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port()),
-        IpAddr::V6(ip) if ip.is_unspecified() => SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port()),
+        IpAddr::V4(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv4Addr::LOCALHOST.into(), addr.port())
+        }
+        IpAddr::V6(ip) if ip.is_unspecified() => {
+            SocketAddr::new(Ipv6Addr::LOCALHOST.into(), addr.port())
+        }
         _ => addr,
     }
 }

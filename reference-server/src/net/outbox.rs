@@ -68,7 +68,7 @@ impl Outbox {
                 frames: VecDeque::new(),
                 state: State::Open,
                 idle: false,
-                }),
+            }),
             ready: Condvar::new(),
             limit: limit.max(1),
             socket,

@@ -54,7 +54,8 @@ impl Registry {
         *from_ip += 1;
         inner.live += 1;
         // Join the threads of connections that ended since the last time.
-        let (done, running): (Vec<_>, Vec<_>) = inner.threads.drain(..).partition(|t| t.is_finished());
+        let (done, running): (Vec<_>, Vec<_>) =
+            inner.threads.drain(..).partition(|t| t.is_finished());
         inner.threads = running;
         drop(inner);
         for thread in done {
@@ -120,7 +121,11 @@ impl Registry {
             let Some(left) = deadline.checked_duration_since(Instant::now()) else {
                 return false;
             };
-            inner = self.ended.wait_timeout(inner, left).unwrap_or_else(|e| e.into_inner()).0;
+            inner = self
+                .ended
+                .wait_timeout(inner, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
         }
         true
     }

@@ -149,7 +149,8 @@ impl Client {
                 return Some(frame);
             }
             while let Some(line) = self.frames.next_line() {
-                self.ready.push_back(String::from_utf8(line.unwrap().to_vec()).unwrap());
+                self.ready
+                    .push_back(String::from_utf8(line.unwrap().to_vec()).unwrap());
             }
             if !self.ready.is_empty() {
                 continue;
@@ -172,7 +173,10 @@ impl Client {
     /// The next frame, which must start with `prefix`.
     pub fn expect(&mut self, prefix: &str) -> String {
         let frame = self.recv();
-        assert!(frame.starts_with(prefix), "expected {prefix:?}, got {frame:?}");
+        assert!(
+            frame.starts_with(prefix),
+            "expected {prefix:?}, got {frame:?}"
+        );
         frame
     }
 

@@ -51,7 +51,9 @@ fn every_receiver_gets_each_senders_frames_in_order() {
     b.fence();
     let got = r.fence();
     let from = |nick: &str| -> Vec<String> {
-        got.iter().filter_map(|f| f.strip_prefix(&format!("1002|{nick}|")).map(str::to_owned)).collect()
+        got.iter()
+            .filter_map(|f| f.strip_prefix(&format!("1002|{nick}|")).map(str::to_owned))
+            .collect()
     };
     let want_a: Vec<_> = (0..200).map(|i| format!("a{i} :happy:")).collect();
     let want_b: Vec<_> = (0..200).map(|i| format!("b{i} :sob:")).collect();

@@ -37,7 +37,15 @@ fn frames_split_byte_by_byte_and_joined_in_one_segment() {
     }
     a.send_raw(b"\n\r\n0002|user1|one\n0002|user1|two\r\n\n0002|user1|three\n");
     a.assert_quiet();
-    assert_eq!(b.fence(), ["1002|konbi|逐字节", "1002|konbi|one", "1002|konbi|two", "1002|konbi|three"]);
+    assert_eq!(
+        b.fence(),
+        [
+            "1002|konbi|逐字节",
+            "1002|konbi|one",
+            "1002|konbi|two",
+            "1002|konbi|three"
+        ]
+    );
 }
 
 #[test]
@@ -88,7 +96,7 @@ fn error_codes_follow_the_order_of_err_7() {
     let server = TestServer::start();
     let mut c = server.connect();
     let cases = [
-        ("0002|user1", "MALFORMED"),        // field count before login state
+        ("0002|user1", "MALFORMED"),         // field count before login state
         ("0002|user1|bad\\x", "BAD_ESCAPE"), // escape before login state
         ("0002|user1|", "BAD_FIELD"),        // CHAT-5 before login state
         ("0007|not a token", "MALFORMED"),

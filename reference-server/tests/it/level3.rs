@@ -43,9 +43,15 @@ fn registration_refuses_bad_names_in_order() {
         ("0003|user1|x|y", "1003|0|NAME_TAKEN|user1"),
         ("0003|小 明|x|y", "1003|0|BAD_NAME|小 明"),
         ("0003|../x|x|y", "1003|0|BAD_NAME|../x"),
-        (&format!("0003|{}|x|y", "a".repeat(33)), &format!("1003|0|BAD_NAME|{}", "a".repeat(33))),
+        (
+            &format!("0003|{}|x|y", "a".repeat(33)),
+            &format!("1003|0|BAD_NAME|{}", "a".repeat(33)),
+        ),
         ("0003|ok.name|\\n|y", "1003|0|BAD_PASSWORD|ok.name"),
-        (&format!("0003|ok.name|{}|y", "p".repeat(65)), "1003|0|BAD_PASSWORD|ok.name"),
+        (
+            &format!("0003|ok.name|{}|y", "p".repeat(65)),
+            "1003|0|BAD_PASSWORD|ok.name",
+        ),
         ("0003|ok.name|pw| lead", "1003|0|BAD_NICKNAME|ok.name"),
         ("0003|ok.name|pw|a\\nb", "1003|0|BAD_NICKNAME|ok.name"),
     ];
@@ -89,8 +95,18 @@ fn a_registered_account_is_stored_hashed_and_survives_a_restart() {
     assert_eq!(c.recv(), "1003|1|Dur|durable");
     let stored = std::fs::read_to_string(server.dir.path().join("accounts.jsonl")).unwrap();
     assert!(stored.contains("\"durable\"") && stored.contains("$argon2id$"));
-    for password in ["s3cret-pw", "114514", "HytidelSB", "sunyu", "maiji", "xiaoming123"] {
-        assert!(!stored.contains(password), "REG-4: {password} stored in clear");
+    for password in [
+        "s3cret-pw",
+        "114514",
+        "HytidelSB",
+        "sunyu",
+        "maiji",
+        "xiaoming123",
+    ] {
+        assert!(
+            !stored.contains(password),
+            "REG-4: {password} stored in clear"
+        );
     }
     drop(c);
     server.restart();

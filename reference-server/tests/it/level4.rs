@@ -26,7 +26,10 @@ fn private_and_history_transcript() {
     drop(c1);
     let mut again = server.connect();
     let got = again.login("Julia", "sunyu");
-    assert!(got[3].ends_with("|Meggie|Meggie|Julia|开，八点见"), "{got:?}");
+    assert!(
+        got[3].ends_with("|Meggie|Meggie|Julia|开，八点见"),
+        "{got:?}"
+    );
     assert_eq!(got[4], "1012|2");
 }
 
@@ -59,7 +62,10 @@ fn history_survives_a_restart_with_server_times() {
     let history: Vec<_> = got.iter().filter(|f| f.starts_with("1011|")).collect();
     assert_eq!(history.len(), 25);
     assert!(history[24].ends_with("|m24"));
-    let times: Vec<u64> = history.iter().map(|f| f.split('|').nth(1).unwrap().parse().unwrap()).collect();
+    let times: Vec<u64> = history
+        .iter()
+        .map(|f| f.split('|').nth(1).unwrap().parse().unwrap())
+        .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]));
     assert!(times[0] >= before && times[0] < before + 60);
 }

@@ -114,7 +114,10 @@ fn photo_shared_with_the_room_transcript() {
     let id = reply.strip_prefix("ok ").unwrap().to_owned();
     julia.send(&format!("0009||{id}|猫.png"));
     let sha = Sha256::of(&png());
-    assert_eq!(meggie.recv(), format!("1009|photo|Julia|Julia||{id}|猫.png|{}|{sha}", png().len()));
+    assert_eq!(
+        meggie.recv(),
+        format!("1009|photo|Julia|Julia||{id}|猫.png|{}|{sha}", png().len())
+    );
     julia.assert_quiet();
     let mut p2 = Side::authed(server.photo_addr(), &mut meggie);
     assert_eq!(p2.get(&id).unwrap(), png());
@@ -136,7 +139,10 @@ fn side_commands_need_a_valid_ticket() {
     let mut side = Side::connect(server.file_addr());
     assert!(side.put(b"hello").starts_with("err NOT_AUTHED"));
     assert!(side.call("get f1").starts_with("err NOT_AUTHED"));
-    assert!(side.call("auth 00000000000000000000000000000000").starts_with("err BAD_TICKET"));
+    assert!(
+        side.call("auth 00000000000000000000000000000000")
+            .starts_with("err BAD_TICKET")
+    );
     assert!(side.call("auth ../../etc").starts_with("err BAD_TICKET"));
     for bad in ["hello", "put 5", "put -1 abc", "get", "auth", "quit now"] {
         assert!(side.call(bad).starts_with("err MALFORMED"), "{bad}");
@@ -148,7 +154,10 @@ fn side_commands_need_a_valid_ticket() {
     chat.send("0005");
     chat.until_closed();
     let mut late = Side::connect(server.file_addr());
-    assert!(late.call(&format!("auth {t}")).starts_with("err BAD_TICKET"));
+    assert!(
+        late.call(&format!("auth {t}"))
+            .starts_with("err BAD_TICKET")
+    );
 }
 
 #[test]
@@ -161,10 +170,16 @@ fn bodies_are_checked_before_they_are_stored() {
     wrong.extend_from_slice(b"abce");
     photo.send(&wrong);
     assert!(photo.line().starts_with("err HASH_MISMATCH"));
-    assert!(photo.put(b"plain text, not an image").starts_with("err NOT_IMAGE"));
+    assert!(
+        photo
+            .put(b"plain text, not an image")
+            .starts_with("err NOT_IMAGE")
+    );
     assert!(photo.put(b"GIF89a-ok").starts_with("ok "));
     assert!(photo.put(b"\xff\xd8\xff jpeg").starts_with("ok "));
-    let items = std::fs::read_dir(server.dir.path().join("items")).unwrap().count();
+    let items = std::fs::read_dir(server.dir.path().join("items"))
+        .unwrap()
+        .count();
     assert_eq!(items, 2, "rejected bodies are not stored");
     photo.send(format!("put 5000 {}\n", Sha256::of(b"")).as_bytes());
     assert!(photo.line().starts_with("err TOO_LARGE"));
@@ -186,7 +201,9 @@ fn private_shares_reach_and_open_to_one_user() {
     let photo_id = jp.put(&png()).strip_prefix("ok ").unwrap().to_owned();
     assert_ne!(file_id, photo_id);
     julia.send(&format!("0009|Meggie|{file_id}|../../x"));
-    assert!(meggie.recv().starts_with(&format!("1009|file|Julia|Julia|Meggie|{file_id}|../../x|7|")));
+    assert!(meggie.recv().starts_with(&format!(
+        "1009|file|Julia|Julia|Meggie|{file_id}|../../x|7|"
+    )));
     konbi.assert_quiet();
     let mut mf = Side::authed(server.file_addr(), &mut meggie);
     assert_eq!(mf.get(&file_id).unwrap(), b"../../x");

@@ -20,12 +20,16 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 fn a_hundred_clients_get_every_chat_in_order() {
     // LOAD-1, CHAT-4, LOGIN-4.
     let server = TestServer::start();
-    let mut clients: Vec<Client> = (0..100).map(|i| server.new_user(&format!("u{i:03}"))).collect();
+    let mut clients: Vec<Client> = (0..100)
+        .map(|i| server.new_user(&format!("u{i:03}")))
+        .collect();
     for c in &mut clients {
         c.fence();
     }
     for (s, sender) in clients.iter_mut().take(5).enumerate() {
-        let burst: String = (0..20).map(|m| format!("0002|u{s:03}|s{s}m{m}\n")).collect();
+        let burst: String = (0..20)
+            .map(|m| format!("0002|u{s:03}|s{s}m{m}\n"))
+            .collect();
         sender.send_raw(burst.as_bytes());
     }
     let mut seen = vec![Vec::new(); clients.len()];
@@ -36,7 +40,10 @@ fn a_hundred_clients_get_every_chat_in_order() {
         let mut got = std::mem::take(&mut seen[i]);
         got.extend(c.fence());
         for s in 0..5 {
-            let mine: Vec<_> = got.iter().filter(|f| f.starts_with(&format!("1002|u{s:03}|"))).collect();
+            let mine: Vec<_> = got
+                .iter()
+                .filter(|f| f.starts_with(&format!("1002|u{s:03}|")))
+                .collect();
             let want = if s == i { 0 } else { 20 };
             assert_eq!(mine.len(), want, "client {i} from sender {s}");
             for (m, frame) in mine.iter().enumerate() {
@@ -76,7 +83,9 @@ fn a_reader_that_stops_is_dropped_without_delaying_others() {
     // Talk until the server gives up on sleepy; reader keeps up meanwhile.
     while leave.is_none() {
         assert!(sent < 20_000, "sleepy was never dropped");
-        let burst: String = (sent..sent + 50).map(|i| format!("0002|admin|{i} {text}\n")).collect();
+        let burst: String = (sent..sent + 50)
+            .map(|i| format!("0002|admin|{i} {text}\n"))
+            .collect();
         talker.send_raw(burst.as_bytes());
         sent += 50;
         // PING-2: the burst is queued to everyone before the reader's fence.
@@ -97,7 +106,11 @@ fn a_reader_that_stops_is_dropped_without_delaying_others() {
             assert!(frame.starts_with("1900|SLOW_CONSUMER|"));
             assert_eq!(i, got.len() - 1);
         } else {
-            assert!(frame.starts_with(&format!("1002|Hytidel|{next} ")), "{i}: {}", &frame[..30]);
+            assert!(
+                frame.starts_with(&format!("1002|Hytidel|{next} ")),
+                "{i}: {}",
+                &frame[..30]
+            );
             next += 1;
         }
     }
@@ -113,7 +126,9 @@ fn garbage_and_churn_leave_the_server_serving() {
     let server = TestServer::start();
     let mut watcher = server.login("Meggie", "maiji");
     let mut junk = Client::connect(server.chat_addr());
-    let garbage: Vec<u8> = (0..200_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+    let garbage: Vec<u8> = (0..200_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
     junk.send_raw(&garbage);
     junk.send_raw(b"\n\xc3\x28\n");
     junk.fence();
@@ -178,8 +193,17 @@ fn shutdown_says_so_to_everyone_even_to_clients_that_do_not_read() {
     });
     let started = Instant::now();
     server.stop();
-    assert!(started.elapsed() < Duration::from_secs(2), "took {:?}", started.elapsed());
-    assert!(anon.until_closed().last().unwrap().starts_with("1900|SHUTDOWN|"));
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert!(
+        anon.until_closed()
+            .last()
+            .unwrap()
+            .starts_with("1900|SHUTDOWN|")
+    );
     let mut rest = Vec::new();
     let _ = a.stream.read_to_end(&mut rest);
     let _ = stalled.stream.read_to_end(&mut rest);

@@ -3,6 +3,7 @@
 //! Every test cites the rules it checks. No test sleeps: silence is proven
 //! with the ping fence (PING-2), and every read has a deadline.
 
+mod binary;
 mod harness;
 mod level1;
 mod level2;
