@@ -158,6 +158,10 @@ def results(report_text):
 
 
 def step_tests(tests, rules):
+    if not rules:
+        # A step with no rule of its own (lab 1, step 1: "it runs and connects")
+        # passes when the grader could start the server and run any test.
+        return [("server-starts", True, [], {})] if tests else []
     return [t for t in tests if set(t[2]) & set(rules)]
 
 
@@ -173,6 +177,9 @@ def mark(tests):
 
 def show_step(lab, k, tests):
     title, rules = STEPS[lab][k - 1]
+    if not 1 <= k <= len(STEPS[lab]):
+        print(f"lab {lab} has steps 1 to {len(STEPS[lab])}; the Rust track step has no test of its own", file=sys.stderr)
+        return 2
     mine = step_tests(tests, rules)
     print(f"Lab {lab}, step {k}: {title}  {mark(mine)}")
     for slug, passed, _, failure in mine:
