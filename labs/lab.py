@@ -188,6 +188,8 @@ def show_step(lab, k, tests):
         for key in ("rule", "reason", "expected", "actual", "hint"):
             if failure.get(key):
                 print(f"           {key}: {failure[key]}")
+        for hint in failure.get("hints") or []:
+            print(f"           hint: {hint}")
     if not mine:
         print("  (the grader has no test for this step's rules yet)")
     return 0 if mine and all(t[1] for t in mine) else 1

@@ -1,0 +1,178 @@
+//! ChatLab lab 5 starter, Rust track: photo and file side ports (SPEC.md Level 5).
+//!
+//! Usage: `lab5-server PORT [DATA_DIR]`
+//!
+//! This is a skeleton: it listens, starts one thread per connection, splits
+//! the byte stream into frames and parses them with the `protocol` crate, and
+//! then does nothing useful. Every `TODO (lab K)` for K up to 5 is yours. If
+//! you did the earlier labs in Rust, keep your own server and copy in only what
+//! is new here. Read labs/lab5-files/README.md step by step.
+
+#![allow(dead_code)] // the skeleton has parts you have not used yet
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::thread;
+
+use protocol::limits::MAX_FRAME;
+use protocol::{FrameBuffer, Request, Response, parse_request};
+use protocol::limits::MAX_SIDE_LINE;
+use protocol::{SideCode, SideReply, parse_side_command};
+
+/// One logged-in user, as the rest of the server sees them.
+struct Peer {
+    nickname: String,
+    /// A second handle to the user's socket, for sending to them.
+    stream: TcpStream,
+}
+
+/// Everything the connections share. Lock it, change it, unlock it.
+#[derive(Default)]
+struct Room {
+    /// Username -> peer, for every logged-in connection.
+    online: HashMap<String, Peer>,
+}
+
+type Shared = Arc<Mutex<Room>>;
+
+fn main() -> std::io::Result<()> {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(port) = args.get(1).and_then(|p| p.parse::<u16>().ok()) else {
+        eprintln!("usage: lab5-server PORT [DATA_DIR]");
+        std::process::exit(2);
+    };
+    let data_dir = args.get(2).cloned().unwrap_or_else(|| "chatlab-data".to_owned());
+    std::fs::create_dir_all(&data_dir)?;
+    // TODO (lab 3): load the accounts from data_dir (create the seed accounts,
+    // with salted hashes, the first time). REG-4, REG-5.
+    // TODO (lab 4): load the history from data_dir (HIST-4).
+    let listener = TcpListener::bind(("127.0.0.1", port))?;
+    let room: Shared = Arc::default();
+    for (offset, kind) in [(1, "photo"), (2, "file")] {
+        let side = TcpListener::bind(("127.0.0.1", port + offset))?;
+        let room = Arc::clone(&room);
+        thread::spawn(move || side_port(side, kind, room));
+    }
+    println!("chat server on 127.0.0.1:{port}");
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let room = Arc::clone(&room);
+        // One thread per connection: a silent client never blocks the others.
+        thread::spawn(move || serve(stream, room));
+    }
+    Ok(())
+}
+
+/// One connection's reader thread: bytes -> frames -> `handle`, in order.
+fn serve(mut stream: TcpStream, room: Shared) {
+    let mut frames = FrameBuffer::new(MAX_FRAME);
+    let mut me: Option<String> = None; // who is logged in on this connection
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        // FrameBuffer keeps partial frames (半包) and splits joined ones (粘包).
+        frames.push(&buf[..n]);
+        while let Some(line) = frames.next_line() {
+            match line.map(parse_request) {
+                Ok(Ok(request)) => handle(&mut stream, &room, &mut me, request),
+                Ok(Err(_error)) => {
+                    // TODO (lab 2): answer with exactly one error frame (ERR-1):
+                    // Response::error(_error.code(), _error.to_string()).
+                }
+                Err(_too_long) => {
+                    // TODO (lab 2): answer 1900|TOO_LONG (FRAME-5, ERR-3).
+                }
+            }
+        }
+    }
+    if let Some(user) = me {
+        room.lock().unwrap().online.remove(&user);
+        // TODO (lab 3): tell everybody else: 1010|LEAVE|username|nickname|count (NOTE-2).
+    }
+}
+
+/// Acts on one frame from one connection.
+fn handle(stream: &mut TcpStream, room: &Shared, me: &mut Option<String>, request: Request) {
+    match request {
+        Request::Login { username, password } => {
+            // TODO (lab 1): check the account (SPEC.md section 6 lists the seed
+            // accounts), then add a Peer to room.online and answer
+            // Response::LoginResult(AuthResult::Ok { .. }); or answer
+            // AuthResult::Failed and keep the connection open (LOGIN-3).
+            let _ = (username, password, me, room);
+        }
+        Request::Chat { username, text } => {
+            // TODO (lab 1): send Response::Chat { nickname, text } to every
+            // other logged-in peer (CHAT-1, CHAT-2).
+            // TODO (lab 2): NOT_LOGGED_IN (ERR-4) and IMPERSONATION (ERR-5).
+            let _ = (username, text);
+        }
+        Request::Ping { token } => {
+            // TODO (lab 2): answer with send(stream, &Response::Pong { token }) (PING-1).
+            let _ = (token, &stream);
+        }
+        Request::Register { username, password, nickname } => {
+            // TODO (lab 3): REG-1 to REG-5.
+            let _ = (username, password, nickname);
+        }
+        Request::Logout | Request::List => {
+            // TODO (lab 3): OUT-1 and LIST-1.
+        }
+        Request::Private { to, text } => {
+            // TODO (lab 4): PRIV-1 to PRIV-4, and record it in the history.
+            let _ = (to, text);
+        }
+        Request::Ticket | Request::Share { .. } => {
+            // TODO (lab 5): SIDE-2 and SHARE-1 to SHARE-3.
+        }
+        _ => {
+            // Frames of later labs.
+        }
+    }
+}
+
+/// Sends one frame on one socket.
+fn send(stream: &mut TcpStream, response: &Response) -> std::io::Result<()> {
+    stream.write_all(&response.to_bytes())
+}
+
+/// Accepts side connections, one thread each (SIDE-1).
+fn side_port(listener: TcpListener, kind: &'static str, room: Shared) {
+    for stream in listener.incoming() {
+        let Ok(stream) = stream else { continue };
+        let room = Arc::clone(&room);
+        thread::spawn(move || serve_side(stream, kind, room));
+    }
+}
+
+/// One side connection: command lines, and bodies read by their length.
+fn serve_side(mut stream: TcpStream, kind: &'static str, room: Shared) {
+    let mut lines = FrameBuffer::new(MAX_SIDE_LINE);
+    let mut buf = [0u8; 65536];
+    loop {
+        let n = match stream.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => n,
+        };
+        lines.push(&buf[..n]);
+        while let Some(Ok(line)) = lines.next_line() {
+            let reply = match parse_side_command(line) {
+                Ok(command) => {
+                    // TODO (lab 5): auth, put (read exactly SIZE bytes: take_raw,
+                    // then more reads), get and quit. SIDE-2 to SIDE-8.
+                    let _ = (command, kind, &room);
+                    SideReply::Err { code: SideCode::Malformed, reason: "TODO (lab 5)".to_owned() }
+                }
+                Err(_) => SideReply::Err { code: SideCode::Malformed, reason: "not a command".to_owned() },
+            };
+            if stream.write_all(&reply.to_bytes()).is_err() {
+                return;
+            }
+        }
+    }
+}
