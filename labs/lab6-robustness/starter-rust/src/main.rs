@@ -131,9 +131,6 @@ fn handle(stream: &mut TcpStream, room: &Shared, me: &mut Option<String>, reques
         Request::Ticket | Request::Share { .. } => {
             // TODO (lab 5): SIDE-2 and SHARE-1 to SHARE-3.
         }
-        _ => {
-            // Frames of later labs.
-        }
     }
 }
 
