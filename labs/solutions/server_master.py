@@ -792,9 +792,13 @@ HANDLERS = {
     "0002": on_chat,
 #@ if 3
     "0003": on_register,
+#@ todo
+    # TODO (lab 3): "0003": on_register, "0005": on_logout and "0006": on_list.
 #@ end
 #@ if 4
     "0004": on_private,
+#@ todo
+    # TODO (lab 4): "0004": on_private.
 #@ end
 #@ if 3
     "0005": on_logout,
@@ -804,6 +808,8 @@ HANDLERS = {
 #@ if 5
     "0008": on_ticket,
     "0009": on_share,
+#@ todo
+    # TODO (lab 5): "0008": on_ticket and "0009": on_share.
 #@ end
 }
 #@ end
@@ -988,6 +994,15 @@ def main():
 #@ if 4
     load_history()
 #@ end
+#@ if 3
+#@ todo
+    # TODO (lab 3): the second argument is the data folder (DATA_DIR): create it,
+    # then load or create accounts.json with salted hashes (REG-4, REG-5).
+#@ end
+#@ if 4
+#@ todo
+    # TODO (lab 4): load the history from the data folder (HIST-4).
+#@ end
     listener = listen(port)
 #@ if 5
     photo_port = int(sys.argv[3]) if len(sys.argv) > 4 else port + 1
@@ -1027,6 +1042,12 @@ def main():
         for client in clients:
             client.writer.join(timeout=CLOSE_GRACE)
 #@ else
+#@ if 6
+#@ todo
+    # TODO (lab 6): keep a set of every connection. Over a limit, answer
+    # 1900|SERVER_FULL and close (LOAD-6). On SIGTERM or Ctrl-C, send
+    # 1900|SHUTDOWN to every connection before closing it (LOAD-7).
+#@ end
     while True:
         sock, _ = listener.accept()  # one thread per connection: accept never waits for a client
         threading.Thread(target=serve, args=(Client(sock),), daemon=True).start()

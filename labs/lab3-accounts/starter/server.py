@@ -306,6 +306,7 @@ def on_ping(client, fields):
 HANDLERS = {
     "0001": on_login,
     "0002": on_chat,
+    # TODO (lab 3): "0003": on_register, "0005": on_logout and "0006": on_list.
     "0007": on_ping,
 }
 
@@ -326,6 +327,8 @@ def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
     port = int(sys.argv[1])
+    # TODO (lab 3): the second argument is the data folder (DATA_DIR): create it,
+    # then load or create accounts.json with salted hashes (REG-4, REG-5).
     listener = listen(port)
     print(f"chat server on {HOST}:{port}", flush=True)
     while True:

@@ -421,6 +421,7 @@ HANDLERS = {
     "0001": on_login,
     "0002": on_chat,
     "0003": on_register,
+    # TODO (lab 4): "0004": on_private.
     "0005": on_logout,
     "0006": on_list,
     "0007": on_ping,
@@ -448,6 +449,7 @@ def main():
         DATA_DIR = sys.argv[2]
     os.makedirs(DATA_DIR, exist_ok=True)
     load_accounts()
+    # TODO (lab 4): load the history from the data folder (HIST-4).
     listener = listen(port)
     print(f"chat server on {HOST}:{port}", flush=True)
     while True:

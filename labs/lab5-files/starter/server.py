@@ -482,6 +482,7 @@ HANDLERS = {
     "0005": on_logout,
     "0006": on_list,
     "0007": on_ping,
+    # TODO (lab 5): "0008": on_ticket and "0009": on_share.
 }
 
 

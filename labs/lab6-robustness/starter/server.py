@@ -700,6 +700,9 @@ def main():
     for side, kind in ((photo_port, "photo"), (file_port, "file")):
         threading.Thread(target=side_port, args=(side, kind), daemon=True).start()
     print(f"chat server on {HOST}:{port}", flush=True)
+    # TODO (lab 6): keep a set of every connection. Over a limit, answer
+    # 1900|SERVER_FULL and close (LOAD-6). On SIGTERM or Ctrl-C, send
+    # 1900|SHUTDOWN to every connection before closing it (LOAD-7).
     while True:
         sock, _ = listener.accept()  # one thread per connection: accept never waits for a client
         threading.Thread(target=serve, args=(Client(sock),), daemon=True).start()
