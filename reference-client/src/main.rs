@@ -67,7 +67,11 @@ struct Args {
     /// GUI test: send this message once logged in.
     #[arg(long, value_name = "TEXT")]
     test_send: Option<String>,
-    /// GUI test: wait until a line containing this text is shown.
+    /// GUI test: send this photo once logged in.
+    #[arg(long, value_name = "PATH")]
+    test_photo: Option<PathBuf>,
+    /// GUI test: wait until a line containing this text is shown, and every
+    /// photo received so far is downloaded.
     #[arg(long, value_name = "TEXT")]
     test_expect: Option<String>,
     /// GUI test: give up (exit 1) after this many seconds.
@@ -163,6 +167,7 @@ fn run_gui(args: Args) -> anyhow::Result<()> {
         autologin: args.autologin,
         screenshot: args.screenshot.clone(),
         test_send: args.test_send.clone(),
+        test_photo: args.test_photo.clone(),
         test_expect: args.test_expect.clone(),
         test_timeout: std::time::Duration::from_secs(args.test_timeout),
     };

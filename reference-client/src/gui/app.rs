@@ -284,11 +284,7 @@ impl App {
             let mut chat = ChatWindow::open(self.sender);
             chat.show_users(&self.model);
             self.chat = Some(chat);
-            if let (Some(text), Some(client)) = (self.options.test_send.clone(), &self.client)
-                && let Ok(request) = self.model.compose(&text, clock::now())
-            {
-                client.send(request);
-            }
+            self.run_test_script();
         }
         for effect in effects {
             match effect {
@@ -412,21 +408,45 @@ impl App {
         }
     }
 
+    /// Test script: right after the login, send what the flags say, through
+    /// the same calls as the Send button and the Photo button.
+    fn run_test_script(&mut self) {
+        let Some(client) = &self.client else { return };
+        if let Some(text) = &self.options.test_send
+            && let Ok(request) = self.model.compose(text, clock::now())
+        {
+            client.send(request);
+        }
+        if let Some(path) = &self.options.test_photo {
+            let (kind, path, to) = (Kind::Photo, path.clone(), self.model.target().cloned());
+            client.command(net::Command::Upload { kind, path, to });
+        }
+    }
+
     /// Test script: once a line other than our own contains the expected
-    /// text, save a screenshot of the chat window and stop.
+    /// text and every photo is in, save a screenshot of the chat window and
+    /// stop.
     fn check_test(&mut self) {
         let Some(expect) = &self.options.test_expect else {
             return;
         };
-        let seen = self.model.lines().iter().any(|line| {
+        let lines = self.model.lines();
+        let seen = lines.iter().any(|line| {
             line.kind != crate::model::LineKind::Own && line.body_text().contains(expect.as_str())
         });
-        if !seen || self.exit.is_some() {
+        let downloading = lines
+            .iter()
+            .any(|line| matches!(line.body, Body::Photo { path: None, .. }));
+        if !seen || downloading || self.exit.is_some() {
             return;
         }
         let result = match (&self.options.screenshot, &mut self.chat) {
-            (Some(path), Some(chat)) => screenshot::save(&mut chat.window, path)
-                .with_context(|| format!("cannot save a screenshot to {}", path.display())),
+            // From the top: the login, our message and photo, then theirs.
+            (Some(path), Some(chat)) => {
+                chat.rows.scroll_to_top();
+                screenshot::save(&mut chat.window, path)
+                    .with_context(|| format!("cannot save a screenshot to {}", path.display()))
+            }
             _ => Ok(()),
         };
         self.exit = Some(result);

@@ -30,7 +30,7 @@ const STATUS_H: i32 = 24;
 const INPUT_H: i32 = 32;
 const TOOLS_H: i32 = 34;
 /// The first line of the online list, the seed's "Group chat" entry.
-const GROUP_CHAT: &str = "@b群聊 Group chat";
+const GROUP_CHAT: &str = "群聊 Group chat";
 
 /// The chat window and the widgets that change.
 pub struct ChatWindow {
@@ -82,13 +82,13 @@ impl ChatWindow {
 
         // The toolbar: the emoji toggle, the (hidden) panel, photo and file.
         let tools_y = MENU_H + body_h + 4;
-        let mut toggle = Button::new(LIST_W + 4, tools_y, 80, 30, "表情 Emoji");
+        let mut toggle = Button::new(LIST_W + 4, tools_y, 100, 30, "表情 Emoji");
         toggle.set_image(Some(emoji::image(0, 20)));
         toggle.set_align(Align::ImageNextToText | Align::Inside);
         toggle.emit(sender, Message::ToggleEmoji);
-        let mut emoji_panel = Group::new(LIST_W + 88, tools_y, 7 * 34, 30, None);
+        let mut emoji_panel = Group::new(LIST_W + 108, tools_y, 7 * 34, 30, None);
         for (i, e) in EMOJI.iter().enumerate() {
-            let mut button = Button::new(LIST_W + 88 + 34 * i as i32, tools_y, 32, 30, None);
+            let mut button = Button::new(LIST_W + 108 + 34 * i as i32, tools_y, 32, 30, None);
             button.set_image(Some(emoji::image(i, 24)));
             button.set_frame(FrameType::FlatBox);
             button.set_tooltip(&format!("{} :{}:", e.chinese, e.name));

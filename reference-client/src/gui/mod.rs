@@ -44,7 +44,11 @@ pub struct Options {
     pub screenshot: Option<PathBuf>,
     /// Test script: send this once logged in.
     pub test_send: Option<String>,
-    /// Test script: wait for a line containing this, then screenshot and exit.
+    /// Test script: send this photo once logged in, as if chosen in the
+    /// file chooser.
+    pub test_photo: Option<PathBuf>,
+    /// Test script: wait for a line containing this (and for every photo
+    /// to be downloaded), then screenshot and exit.
     pub test_expect: Option<String>,
     /// Test script: fail after this long.
     pub test_timeout: Duration,

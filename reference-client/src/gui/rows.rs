@@ -112,7 +112,8 @@ impl Rows {
                     PHOTO.1,
                     &format!("[图片 photo {name} …]"),
                 );
-                frame.set_frame(FrameType::ThinDownBox);
+                frame.set_frame(FrameType::BorderBox);
+                frame.set_color(Color::from_rgb(245, 245, 245));
                 frame.set_align(Align::Center | Align::Inside);
                 if let Some(path) = path {
                     show_photo(&mut frame, path);
@@ -136,6 +137,12 @@ impl Rows {
             show_photo(frame, path);
             self.scroll.redraw();
         }
+    }
+
+    /// Scrolls to the oldest row.
+    pub fn scroll_to_top(&mut self) {
+        self.scroll.scroll_to(0, 0);
+        self.scroll.redraw();
     }
 
     /// Scrolls to the newest row.

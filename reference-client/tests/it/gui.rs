@@ -23,6 +23,12 @@ const CHAT: (usize, usize) = (780, 560);
 /// The banner's label size in pixels: one em of its font.
 const BANNER_SIZE: usize = 32;
 
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fixtures/emoji")
+        .join(name)
+}
+
 fn screenshot_path(name: &str) -> PathBuf {
     let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_file(&path);
@@ -85,6 +91,8 @@ fn chat_window_sends_and_receives() {
                 .args(args)
                 .args(["--user", "小明", "--password", "xiaoming123", "--autologin"])
                 .args(["--no-reconnect", "--test-send", "大家好，我是小明 :happy:"])
+                .arg("--test-photo")
+                .arg(fixture("joy.png"))
                 .args(["--test-expect", "欢迎小明"])
                 .arg("--cache-dir")
                 .arg(cache)
@@ -99,6 +107,24 @@ fn chat_window_sends_and_receives() {
     };
     meggie.expect("* 小明 joined");
     meggie.expect("小明: 大家好，我是小明 :happy:");
+    // The GUI's photo arrives byte for byte (SIDE-3, SIDE-7).
+    let offer = meggie.expect("小明: [photo joy.png, id ");
+    let id = offer
+        .rsplit("id ")
+        .next()
+        .unwrap()
+        .trim_end_matches(']')
+        .to_owned();
+    meggie.send(&format!("/get {id}"));
+    let saved = meggie.expect(&format!("* saved {id} "));
+    let saved = saved.rsplit(" to ").next().unwrap();
+    assert_eq!(
+        std::fs::read(saved).unwrap(),
+        std::fs::read(fixture("joy.png")).unwrap()
+    );
+    // Meggie's photo is shown inline before the GUI takes its screenshot.
+    meggie.send(&format!("/send-photo {}", fixture("sob.png").display()));
+    meggie.expect("Meggie: [photo sob.png, id ");
     meggie.send("欢迎小明 :love:");
     let output = gui.join().expect("the GUI thread panicked");
     assert!(
@@ -126,4 +152,9 @@ fn chat_window_sends_and_receives() {
     count([20, 60, 200], "blue (own message)");
     count([0, 130, 40], "green (Meggie's message)");
     count([255, 204, 77], "emoji yellow");
+    // Two inline photos: the blue tears of sob.png and joy.png.
+    count([80, 160, 240], "photo blue");
+    // The received photo is in the GUI's cache (the seed's photo cache).
+    let cached = std::fs::read_dir(dir.path().join("ming")).unwrap().count();
+    assert!(cached >= 2, "{cached} files in the GUI's cache");
 }

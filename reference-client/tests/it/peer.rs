@@ -39,8 +39,20 @@ impl Peer {
     /// Starts `user` against `server` and waits until the login is complete:
     /// the history has been replayed (HIST-1, its `1012` comes last).
     pub fn login(server: &TestServer, user: &str, password: &str, cache: &Path) -> Peer {
+        Peer::start(server, user, password, cache, &["--no-reconnect"])
+    }
+
+    /// Like [`Peer::login`], with extra client arguments.
+    pub fn start(
+        server: &TestServer,
+        user: &str,
+        password: &str,
+        cache: &Path,
+        extra: &[&str],
+    ) -> Peer {
         let mut child = Command::new(binary())
-            .args(["--terminal", "--no-time", "--no-reconnect", "--user", user])
+            .args(["--terminal", "--no-time", "--user", user])
+            .args(extra)
             .args(server.client_args())
             .arg("--cache-dir")
             .arg(cache)
@@ -104,6 +116,14 @@ impl Peer {
     /// True if any line read so far contains `needle`.
     pub fn saw(&self, needle: &str) -> bool {
         self.seen.iter().any(|line| line.contains(needle))
+    }
+
+    /// How many lines read so far contain `needle`.
+    pub fn count(&self, needle: &str) -> usize {
+        self.seen
+            .iter()
+            .filter(|line| line.contains(needle))
+            .count()
     }
 
     /// Types `/quit` and waits for the client to exit.

@@ -38,6 +38,28 @@ impl TestServer {
         }
     }
 
+    /// Stops the server (LOAD-7: every client gets `SHUTDOWN`), then starts
+    /// it again on the same ports and data, as an admin restarting it would.
+    pub fn restart(&mut self) {
+        self.stop();
+        let config = Config {
+            port: self.chat.port(),
+            photo_port: Some(self.photo.port()),
+            file_port: Some(self.file.port()),
+            data_dir: self._data.path().join("data"),
+            ..Config::default()
+        };
+        let server = Server::bind(config).expect("cannot restart the reference server");
+        self.handle = Some(server.spawn());
+    }
+
+    /// Stops the server; its ports refuse connections from then on.
+    pub fn stop(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown();
+        }
+    }
+
     /// The client arguments that point at this server.
     pub fn client_args(&self) -> Vec<String> {
         vec![
@@ -53,8 +75,6 @@ impl TestServer {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.shutdown();
-        }
+        self.stop();
     }
 }

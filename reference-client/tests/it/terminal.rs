@@ -234,3 +234,36 @@ fn register_then_chat() {
         .failure()
         .stderr(contains("用户名已存在"));
 }
+
+#[test]
+fn reconnects_after_the_server_restarts() {
+    let mut server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut julia = Peer::start(&server, "Julia", "sunyu", &dir.path().join("julia"), &[]);
+    let mut meggie = Peer::login(&server, "Meggie", "maiji", &dir.path().join("meggie"));
+    julia.send("重启之前");
+    meggie.expect("Julia: 重启之前");
+    drop(meggie);
+    julia.expect("* Meggie left");
+
+    // LOAD-7 announces the shutdown; OUT-2 lets the client log in again.
+    server.stop();
+    julia.expect("! SHUTDOWN");
+    julia.expect("reconnecting in 1 s");
+    server.restart();
+    julia.expect("* reconnected");
+    // HIST-4: the history survived the restart, and what Julia has already
+    // shown is not shown twice.
+    julia.expect("— 1 messages from history");
+    assert_eq!(
+        julia.count("Julia: 重启之前"),
+        1,
+        "the message was shown again after the reconnect"
+    );
+    let mut meggie = Peer::login(&server, "Meggie", "maiji", &dir.path().join("meggie"));
+    assert!(meggie.saw("Julia: 重启之前"), "history lost in the restart");
+    meggie.send("重启之后");
+    julia.expect("Meggie: 重启之后");
+    assert!(meggie.quit().success());
+    assert!(julia.quit().success());
+}
