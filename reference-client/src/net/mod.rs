@@ -21,6 +21,7 @@
 //! - A **transfer thread** per upload or download ([`side`]), joined by the
 //!   session thread when it finishes or at shutdown.
 
+mod reader;
 mod register;
 mod session;
 mod side;

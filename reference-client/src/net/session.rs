@@ -5,14 +5,13 @@
 //! reader thread, results from transfer threads) arrive on one channel, so the
 //! thread is a simple loop over one `recv` and never needs a lock.
 
-use std::io::{ErrorKind, Read, Write};
+use std::io::Write;
 use std::net::{Shutdown, TcpStream};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use protocol::limits::MAX_FRAME;
-use protocol::{AuthResult, FailReason, FrameBuffer, Reason, Request, Response, Ticket};
+use protocol::{AuthResult, FailReason, Reason, Request, Response, Ticket};
 
 use super::side::{self, Transfer};
 use super::{Command, Config, Event, Input, LoginFailure, Sink, Status};
@@ -153,7 +152,7 @@ impl Session {
                 let (conn, tx) = (self.conn, self.tx.clone());
                 std::thread::Builder::new()
                     .name("chat-reader".into())
-                    .spawn(move || read_frames(conn, read_half, tx))
+                    .spawn(move || super::reader::read_frames(conn, read_half, tx))
                     .expect("cannot start the reader thread")
             }
             Err(e) => return (End::Unreachable(e.to_string()), false),
@@ -364,35 +363,4 @@ impl Session {
             }
         }
     }
-}
-
-/// The reader thread of connection `conn`: bytes to lines with the protocol's
-/// `FrameBuffer` (FRAME-3: however the bytes were split), lines to frames
-/// with `parse_response`, each passed to the session thread.
-fn read_frames(conn: u64, mut stream: TcpStream, tx: Sender<Input>) {
-    let mut frames = FrameBuffer::new(MAX_FRAME);
-    let mut buf = [0u8; 8192];
-    let reason = loop {
-        match stream.read(&mut buf) {
-            Ok(0) => break "the server closed the connection".to_owned(),
-            Ok(n) => frames.push(&buf[..n]),
-            Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-            Err(e) => break format!("connection lost: {e}"),
-        }
-        while let Some(line) = frames.next_line() {
-            let input = match line {
-                Ok(line) => match protocol::parse_response(line) {
-                    Ok(frame) => Input::Frame(conn, frame),
-                    Err(e) => {
-                        Input::BadFrame(conn, format!("{e}: {}", String::from_utf8_lossy(line)))
-                    }
-                },
-                Err(e) => Input::BadFrame(conn, e.to_string()),
-            };
-            if tx.send(input).is_err() {
-                return;
-            }
-        }
-    };
-    let _ = tx.send(Input::Closed(conn, reason));
 }

@@ -2,6 +2,9 @@
 //! each [`Message`] from the event loop to them. It is the one place where
 //! the model, the network and the widgets meet.
 
+mod script;
+mod transfers;
+
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::Child;
@@ -12,20 +15,15 @@ use fltk::app::{self, Scheme, Sender};
 use fltk::dialog;
 use fltk::prelude::*;
 use fltk::window::Window;
-use protocol::{AuthResult, Kind, Response, SharedItem};
+use protocol::{AuthResult, Kind, Response};
 
-use super::chat::{ChatWindow, file_question};
+use super::chat::ChatWindow;
 use super::login::{LoginWindow, RegisterDialog};
 use super::{Message, Options, files, screenshot};
 use crate::model::{Body, Effect, Model, describe_reason};
 use crate::net::{self, Client, Event};
 use crate::{cache, clock};
-
-/// What to do with a file once it has been downloaded.
-enum FileAction {
-    Open,
-    SaveAs(PathBuf),
-}
+use transfers::FileAction;
 
 /// The GUI's state.
 pub struct App {
@@ -325,48 +323,6 @@ impl App {
         }
     }
 
-    /// A photo is fetched at once and shown inline; for a file the user is
-    /// asked whether to open or save it (the seed asked "open it now?").
-    fn offer(&mut self, item: SharedItem) {
-        let dest = cache::item_path(&self.cache_dir, item.id.as_str(), item.name.as_str());
-        if item.kind == Kind::File {
-            if self.options.test_expect.is_some() {
-                return;
-            }
-            let question = file_question(item.nickname.as_str(), item.name.as_str(), item.size);
-            let action = match dialog::choice2_default(
-                &question,
-                "稍后 Later",
-                "打开 Open",
-                "另存为 Save as…",
-            ) {
-                Some(1) => FileAction::Open,
-                Some(2) => match files::choose("另存为 Save as", true, "") {
-                    Some(path) => FileAction::SaveAs(path),
-                    None => return,
-                },
-                _ => return,
-            };
-            self.file_actions.insert(item.id.to_string(), action);
-        }
-        if let Some(client) = &self.client {
-            client.command(net::Command::Download { item, dest });
-        }
-    }
-
-    /// Opens or copies a downloaded file, as the user chose when it came.
-    fn finish_file(&mut self, item: &SharedItem, path: &std::path::Path) {
-        match self.file_actions.remove(item.id.as_str()) {
-            Some(FileAction::Open) => self.sender.send(Message::Open(path.to_owned())),
-            Some(FileAction::SaveAs(dest)) => {
-                if let Err(e) = std::fs::copy(path, &dest) {
-                    dialog::alert_default(&format!("cannot save {}: {e}", dest.display()));
-                }
-            }
-            None => {}
-        }
-    }
-
     fn send_input(&mut self) {
         let (Some(chat), Some(client)) = (&mut self.chat, &self.client) else {
             return;
@@ -392,63 +348,5 @@ impl App {
             dialog::alert_default(&e);
         }
         chat.show_users(&self.model);
-    }
-
-    fn upload(&mut self, kind: Kind) {
-        let (title, filter) = match kind {
-            Kind::Photo => ("选择图片 Choose a photo", "Images\t*.{png,jpg,jpeg,gif}"),
-            Kind::File => ("选择文件 Choose a file", ""),
-        };
-        let Some(path) = files::choose(title, false, filter) else {
-            return;
-        };
-        if let Some(client) = &self.client {
-            let to = self.model.target().cloned();
-            client.command(net::Command::Upload { kind, path, to });
-        }
-    }
-
-    /// Test script: right after the login, send what the flags say, through
-    /// the same calls as the Send button and the Photo button.
-    fn run_test_script(&mut self) {
-        let Some(client) = &self.client else { return };
-        if let Some(text) = &self.options.test_send
-            && let Ok(request) = self.model.compose(text, clock::now())
-        {
-            client.send(request);
-        }
-        if let Some(path) = &self.options.test_photo {
-            let (kind, path, to) = (Kind::Photo, path.clone(), self.model.target().cloned());
-            client.command(net::Command::Upload { kind, path, to });
-        }
-    }
-
-    /// Test script: once a line other than our own contains the expected
-    /// text and every photo is in, save a screenshot of the chat window and
-    /// stop.
-    fn check_test(&mut self) {
-        let Some(expect) = &self.options.test_expect else {
-            return;
-        };
-        let lines = self.model.lines();
-        let seen = lines.iter().any(|line| {
-            line.kind != crate::model::LineKind::Own && line.body_text().contains(expect.as_str())
-        });
-        let downloading = lines
-            .iter()
-            .any(|line| matches!(line.body, Body::Photo { path: None, .. }));
-        if !seen || downloading || self.exit.is_some() {
-            return;
-        }
-        let result = match (&self.options.screenshot, &mut self.chat) {
-            // From the top: the login, our message and photo, then theirs.
-            (Some(path), Some(chat)) => {
-                chat.rows.scroll_to_top();
-                screenshot::save(&mut chat.window, path)
-                    .with_context(|| format!("cannot save a screenshot to {}", path.display()))
-            }
-            _ => Ok(()),
-        };
-        self.exit = Some(result);
     }
 }
