@@ -1,0 +1,732 @@
+//! Level 3: registration, names, online list, notices and logout (NAME, REG,
+//! LOGIN-5 to LOGIN-7, LIST, NOTE, OUT).
+//!
+//! Tests that compare exact counts or lists need a server of their own: they
+//! run with `--cmd` (and by default) and are skipped with `--addr`.
+
+use std::path::Path;
+
+use protocol::escape::escape;
+
+use crate::check::{Failure, Outcome, Stop};
+use crate::conn::Conn;
+use crate::cx::{Account, Cx};
+
+use super::TestCase;
+
+/// The Level 3 tests.
+pub const TESTS: &[TestCase] = &[
+    TestCase {
+        slug: "reg-ok",
+        level: 3,
+        rules: &["REG-1", "REG-2"],
+        description: "registering answers 1003|1|nickname|username, does not log in, and the new account can log in",
+        hints: &[
+            "registering does not log the connection in: the client sends 0001 next",
+            "the answer is 1003|1|nickname|username (nickname first), like 1001",
+        ],
+        deps: &["login-ok", "ping"],
+        modes: false,
+        run: reg_ok,
+    },
+    TestCase {
+        slug: "reg-taken",
+        level: 3,
+        rules: &["REG-3"],
+        description: "registering an existing username gets NAME_TAKEN and leaves the account as it was",
+        hints: &["check whether the username exists before you create (or overwrite!) the account"],
+        deps: &["reg-ok"],
+        modes: false,
+        run: reg_taken,
+    },
+    TestCase {
+        slug: "reg-bad-name",
+        level: 3,
+        rules: &["NAME-1", "REG-3"],
+        description: "usernames with spaces, |, /, 33 characters or none get BAD_NAME; Unicode letters and exact case are fine",
+        hints: &[
+            "allow letters and digits of any script (str.isalnum() in Python), _ - and . only, 1 to 32 characters",
+            "compare usernames exactly: Julia and julia are two users",
+        ],
+        deps: &["reg-ok"],
+        modes: false,
+        run: reg_bad_name,
+    },
+    TestCase {
+        slug: "reg-bad-password",
+        level: 3,
+        rules: &["NAME-3", "REG-3"],
+        description: "empty, 65-character or control-character passwords get BAD_PASSWORD",
+        hints: &["a password is 1 to 64 characters (not bytes) without control characters"],
+        deps: &["reg-ok"],
+        modes: false,
+        run: reg_bad_password,
+    },
+    TestCase {
+        slug: "reg-bad-nickname",
+        level: 3,
+        rules: &["NAME-2", "REG-3"],
+        description: "nicknames with edge spaces, control characters, 33 characters or none get BAD_NICKNAME; spaces, emoji and | inside are fine",
+        hints: &[
+            "a nickname is 1 to 32 characters, no control characters, no white space at either end",
+        ],
+        deps: &["reg-ok"],
+        modes: false,
+        run: reg_bad_nickname,
+    },
+    TestCase {
+        slug: "reg-order",
+        level: 3,
+        rules: &["REG-3"],
+        description: "when several reasons apply, NAME_TAKEN, BAD_NAME, BAD_PASSWORD, BAD_NICKNAME come in that order",
+        hints: &["check the reasons in REG-3's order and answer with the first that applies"],
+        deps: &["reg-ok"],
+        modes: false,
+        run: reg_order,
+    },
+    TestCase {
+        slug: "reg-hashed",
+        level: 3,
+        rules: &["REG-4"],
+        description: "no file in the data directory holds a password in clear text or as a bare SHA-256",
+        hints: &[
+            "store a salted hash from a password-hashing function: hashlib.scrypt or hashlib.pbkdf2_hmac with os.urandom(16) as salt",
+            "never write the password itself, or hashlib.sha256(password) without salt, to disk",
+        ],
+        deps: &["reg-ok"],
+        modes: false,
+        run: reg_hashed,
+    },
+    TestCase {
+        slug: "reg-durable",
+        level: 3,
+        rules: &["REG-5"],
+        description: "an account registered before the server is killed can log in after a restart",
+        hints: &[
+            "write the account file (and flush it: use `with open(...)`) before you send 1003|1",
+            "read the accounts back from the data directory when the server starts",
+        ],
+        deps: &["reg-ok"],
+        modes: false,
+        run: reg_durable,
+    },
+    TestCase {
+        slug: "login-reasons",
+        level: 3,
+        rules: &["LOGIN-5"],
+        description: "failed logins say UNKNOWN_USER, WRONG_PASSWORD or ALREADY_ONLINE and echo the username",
+        hints: &["answer 1001|0|REASON|username with the username that was sent"],
+        deps: &["login-ok"],
+        modes: false,
+        run: login_reasons,
+    },
+    TestCase {
+        slug: "login-bad-input",
+        level: 3,
+        rules: &["LOGIN-6"],
+        description: "logins with invalid names or passwords fail with a reason code instead of a crash",
+        hints: &["a username that breaks NAME-1 simply does not exist: answer UNKNOWN_USER"],
+        deps: &["login-ok", "ping"],
+        modes: false,
+        run: login_bad_input,
+    },
+    TestCase {
+        slug: "login-list",
+        level: 3,
+        rules: &["LOGIN-7", "LIST-1"],
+        description: "right after 1001 the new user gets the online list, itself included, sorted by username bytes",
+        hints: &[
+            "send 1006 right after 1001|1, before anything else",
+            "sort by the UTF-8 bytes of the username: sorted(users, key=lambda u: u.encode())",
+        ],
+        deps: &["login-ok"],
+        modes: false,
+        run: login_list,
+    },
+    TestCase {
+        slug: "list-query",
+        level: 3,
+        rules: &["LIST-1"],
+        description: "0006 is answered with every logged-in user, sorted, with the right count",
+        hints: &["count then username|nickname pairs: 1006|2|Julia|Julia|user1|konbi"],
+        deps: &["login-list"],
+        modes: false,
+        run: list_query,
+    },
+    TestCase {
+        slug: "list-no-resend",
+        level: 3,
+        rules: &["LIST-2", "NOTE-1"],
+        description: "when someone joins, the others get a 1010 notice, not a new 1006 list",
+        hints: &["push a 1010|JOIN notice to the others; only the new user gets the whole list"],
+        deps: &["login-list"],
+        modes: false,
+        run: list_no_resend,
+    },
+    TestCase {
+        slug: "note-join",
+        level: 3,
+        rules: &["NOTE-1"],
+        description: "each login sends 1010|JOIN|username|nickname|count to every other user, not to the new one",
+        hints: &["count is the number of users online after the join"],
+        deps: &["login-list"],
+        modes: false,
+        run: note_join,
+    },
+    TestCase {
+        slug: "note-leave",
+        level: 3,
+        rules: &["NOTE-2"],
+        description: "a logout and a dropped connection both send 1010|LEAVE|username|nickname|count to the rest",
+        hints: &[
+            "when recv() returns b\"\" or raises, the user has left: remove them and tell the others",
+        ],
+        deps: &["note-join", "logout"],
+        modes: false,
+        run: note_leave,
+    },
+    TestCase {
+        slug: "note-failed-login",
+        level: 3,
+        rules: &["NOTE-3"],
+        description: "a failed login, or a connection that closes without logging in, sends no notice",
+        hints: &["only users who were logged in can leave: check before sending LEAVE"],
+        deps: &["note-join"],
+        modes: false,
+        run: note_failed_login,
+    },
+    TestCase {
+        slug: "logout",
+        level: 3,
+        rules: &["OUT-1"],
+        description: "0005 is answered 1005 and then the server closes the connection",
+        hints: &["send 1005, then close the socket and remove the user"],
+        deps: &["login-ok"],
+        modes: false,
+        run: logout,
+    },
+    TestCase {
+        slug: "logout-relogin",
+        level: 3,
+        rules: &["OUT-2"],
+        description: "after logging out, the same account can log in again on a new connection",
+        hints: &[
+            "remove the user from the online table when they log out, or they stay ALREADY_ONLINE forever",
+        ],
+        deps: &["logout"],
+        modes: false,
+        run: logout_relogin,
+    },
+    TestCase {
+        slug: "err-login-state-l3",
+        level: 3,
+        rules: &["ERR-4"],
+        description: "0005 and 0006 before login get NOT_LOGGED_IN; 0003 while logged in gets ALREADY_LOGGED_IN",
+        hints: &["check the login state for the Level 3 frames too"],
+        deps: &["login-ok", "ping"],
+        modes: false,
+        run: err_login_state_l3,
+    },
+];
+
+/// `0003|username|password|nickname` with every field escaped.
+fn register_frame(username: &str, password: &str, nickname: &str) -> Vec<u8> {
+    format!(
+        "0003|{}|{}|{}\n",
+        escape(username),
+        escape(password),
+        escape(nickname)
+    )
+    .into_bytes()
+}
+
+/// Sends a registration and expects `1003|0|reason|username`.
+fn refused(conn: &mut Conn, fields: (&str, &str, &str), reason: &str, rule: &str) -> Outcome {
+    conn.send(&register_frame(fields.0, fields.1, fields.2))?;
+    conn.expect(&format!("1003|0|{reason}|{}", escape(fields.0)), rule)?;
+    Ok(())
+}
+
+fn fresh_account(cx: &mut Cx, prefix: &str) -> Account {
+    let tag = cx.rng.hex(6);
+    Account {
+        username: format!("{prefix}{tag}"),
+        password: format!("pw {}", cx.rng.hex(8)),
+        nickname: format!("红 {tag} ❤"),
+    }
+}
+
+fn reg_ok(cx: &mut Cx) -> Outcome {
+    let account = fresh_account(cx, "r");
+    let mut c1 = cx.connect()?;
+    cx.register(&mut c1, &account)?;
+    c1.send(b"0006\n")?;
+    c1.expect("1900|NOT_LOGGED_IN|*", "REG-2")
+        .map_err(|f| f.with_hint("registering must not log the connection in"))?;
+    cx.login(&mut c1, &account)?;
+    Ok(())
+}
+
+fn reg_taken(cx: &mut Cx) -> Outcome {
+    let existing = cx.accounts(1)?.remove(0);
+    let mut c1 = cx.connect()?;
+    refused(
+        &mut c1,
+        (&existing.username, "another-password", "Thief"),
+        "NAME_TAKEN",
+        "REG-3",
+    )?;
+    cx.login(&mut c1, &existing)
+        .map_err(|f| f.with_hint("a refused registration must not change the existing account"))?;
+    Ok(())
+}
+
+fn reg_bad_name(cx: &mut Cx) -> Outcome {
+    let mut c1 = cx.connect()?;
+    let long = "a".repeat(33);
+    for bad in ["小 明", "a|b", "../x", long.as_str(), "", "tab\there"] {
+        refused(&mut c1, (bad, "password", "Nick"), "BAD_NAME", "NAME-1")?;
+    }
+    let tag = cx.rng.hex(4);
+    let upper = Account {
+        username: format!("Case{tag}"),
+        password: "pw1".into(),
+        nickname: "Upper".into(),
+    };
+    let lower = Account {
+        username: format!("case{tag}"),
+        password: "pw2".into(),
+        nickname: "lower".into(),
+    };
+    let unicode = Account {
+        username: format!("陈.磊-2_{tag}"),
+        password: "pw3".into(),
+        nickname: "陈磊".into(),
+    };
+    let longest = Account {
+        username: format!("{tag}{}", "b".repeat(28)),
+        password: "pw4".into(),
+        nickname: "Long".into(),
+    };
+    for account in [&upper, &lower, &unicode, &longest] {
+        cx.register(&mut c1, account).map_err(|f| {
+            let mut f = f;
+            f.rule = "NAME-1".into();
+            f.with_hint("this username is valid (NAME-1) and is not taken: usernames are compared exactly, byte for byte")
+        })?;
+    }
+    Ok(())
+}
+
+fn reg_bad_password(cx: &mut Cx) -> Outcome {
+    let mut c1 = cx.connect()?;
+    let name = format!("p{}", cx.rng.hex(6));
+    let long = "p".repeat(65);
+    for bad in ["", long.as_str(), "pass\nword", "pass\u{7}"] {
+        refused(&mut c1, (&name, bad, "Nick"), "BAD_PASSWORD", "NAME-3")?;
+    }
+    let ok = Account {
+        username: name,
+        password: "密".repeat(64),
+        nickname: "Nick".into(),
+    };
+    cx.register(&mut c1, &ok)
+        .map_err(|f| f.with_hint("64 characters (not bytes) is the longest valid password"))?;
+    Ok(())
+}
+
+fn reg_bad_nickname(cx: &mut Cx) -> Outcome {
+    let mut c1 = cx.connect()?;
+    let name = format!("n{}", cx.rng.hex(6));
+    let long = "n".repeat(33);
+    for bad in ["", " lead", "trail ", long.as_str(), "two\nlines"] {
+        refused(&mut c1, (&name, "password", bad), "BAD_NICKNAME", "NAME-2")?;
+    }
+    let ok = Account {
+        username: name,
+        password: "password".into(),
+        nickname: "红 | ❤ \\ 😀".into(),
+    };
+    cx.register(&mut c1, &ok)
+        .map_err(|f| f.with_hint("spaces, emoji, | and \\ inside a nickname are fine (NAME-2)"))?;
+    Ok(())
+}
+
+fn reg_order(cx: &mut Cx) -> Outcome {
+    let existing = cx.accounts(1)?.remove(0);
+    let mut c1 = cx.connect()?;
+    let name = format!("o{}", cx.rng.hex(6));
+    refused(
+        &mut c1,
+        (&existing.username, "", " bad"),
+        "NAME_TAKEN",
+        "REG-3",
+    )?;
+    refused(&mut c1, ("bad name", "", " bad"), "BAD_NAME", "REG-3")?;
+    refused(&mut c1, (&name, "", " bad"), "BAD_PASSWORD", "REG-3")?;
+    Ok(())
+}
+
+fn reg_hashed(cx: &mut Cx) -> Outcome {
+    let Some(dir) = cx.server.data_dir.clone() else {
+        return Err(Stop::Skip(
+            "needs the server's data directory, which only --cmd gives".into(),
+        ));
+    };
+    let account = Account {
+        username: format!("h{}", cx.rng.hex(6)),
+        password: format!("Secret-{}", cx.rng.hex(12)),
+        nickname: "Hash".into(),
+    };
+    let mut c1 = cx.connect()?;
+    cx.register(&mut c1, &account)?;
+    let sha = protocol::Sha256::of(account.password.as_bytes()).into_string();
+    let mut files = Vec::new();
+    collect_files(&dir, &mut files);
+    for path in &files {
+        let Ok(bytes) = std::fs::read(path) else {
+            continue;
+        };
+        let rel = path
+            .strip_prefix(&dir)
+            .unwrap_or(path)
+            .display()
+            .to_string();
+        if contains(&bytes, account.password.as_bytes()) {
+            return Err(Failure::new(
+                "REG-4",
+                format!("the data file {rel} holds the password in clear text"),
+            )
+            .into());
+        }
+        if contains(&bytes, sha.as_bytes()) {
+            return Err(Failure::new(
+                "REG-4",
+                format!("the data file {rel} holds the unsalted SHA-256 of the password, which anyone can look up"),
+            )
+            .into());
+        }
+    }
+    if files.is_empty() {
+        cx.notes.push(
+            "the data directory was empty after a registration; REG-5 checks durability".into(),
+        );
+    }
+    Ok(())
+}
+
+fn collect_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            collect_files(&path, out);
+        } else if entry.metadata().is_ok_and(|m| m.len() < 64 << 20) {
+            out.push(path);
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+fn reg_durable(cx: &mut Cx) -> Outcome {
+    if cx.server.process.is_none() {
+        return Err(Stop::Skip(
+            "needs to restart the server, which only works with --cmd".into(),
+        ));
+    }
+    let account = fresh_account(cx, "d");
+    let mut c1 = cx.connect()?;
+    cx.register(&mut c1, &account)?;
+    c1.close();
+    cx.restart()?;
+    let mut c2 = cx.connect()?;
+    cx.login(&mut c2, &account).map_err(|f| {
+        let mut f = f;
+        f.rule = "REG-5".into();
+        f.with_hint(
+            "the account registered before the restart is gone: save it before answering 1003|1",
+        )
+    })?;
+    Ok(())
+}
+
+fn login_reasons(cx: &mut Cx) -> Outcome {
+    let account = cx.accounts(1)?.remove(0);
+    let mut c1 = cx.connect()?;
+    let ghost = format!("ghost{}", cx.rng.hex(6));
+    c1.send(format!("0001|{ghost}|x\n").as_bytes())?;
+    c1.expect(&format!("1001|0|UNKNOWN_USER|{ghost}"), "LOGIN-5")?;
+    c1.send(format!("0001|{}|wrong\n", escape(&account.username)).as_bytes())?;
+    c1.expect(
+        &format!("1001|0|WRONG_PASSWORD|{}", escape(&account.username)),
+        "LOGIN-5",
+    )?;
+    cx.login(&mut c1, &account)?;
+    let mut c2 = cx.connect()?;
+    c2.send(
+        format!(
+            "0001|{}|{}\n",
+            escape(&account.username),
+            escape(&account.password)
+        )
+        .as_bytes(),
+    )?;
+    c2.expect(
+        &format!("1001|0|ALREADY_ONLINE|{}", escape(&account.username)),
+        "LOGIN-5",
+    )?;
+    Ok(())
+}
+
+fn login_bad_input(cx: &mut Cx) -> Outcome {
+    let account = cx.accounts(1)?.remove(0);
+    let mut c1 = cx.connect()?;
+    let long_name = "n".repeat(33);
+    let cases = [
+        ("a b".to_owned(), "x".to_owned(), "UNKNOWN_USER"),
+        (String::new(), String::new(), "UNKNOWN_USER"),
+        (long_name, "x".into(), "UNKNOWN_USER"),
+        ("../../etc".into(), "x".into(), "UNKNOWN_USER"),
+        (account.username.clone(), "p".repeat(65), "WRONG_PASSWORD"),
+        (account.username.clone(), String::new(), "WRONG_PASSWORD"),
+    ];
+    for (user, pass, reason) in cases {
+        c1.send(format!("0001|{}|{}\n", escape(&user), escape(&pass)).as_bytes())?;
+        c1.expect(&format!("1001|0|{reason}|{}", escape(&user)), "LOGIN-6")?;
+    }
+    cx.silent(
+        &mut [&mut c1],
+        "LOGIN-6",
+        "each failed login gets exactly one 1001",
+    )?;
+    cx.login(&mut c1, &account)?;
+    Ok(())
+}
+
+/// The exact `1006` frame for these accounts (LIST-1).
+fn list_frame(accounts: &[&Account]) -> String {
+    let mut sorted: Vec<&&Account> = accounts.iter().collect();
+    sorted.sort_by(|a, b| a.username.as_bytes().cmp(b.username.as_bytes()));
+    let mut s = format!("1006|{}", sorted.len());
+    for a in sorted {
+        s.push_str(&format!("|{}|{}", escape(&a.username), escape(&a.nickname)));
+    }
+    s
+}
+
+/// Logs in and checks the `1006` that follows exactly.
+fn login_expect_list(cx: &mut Cx, account: &Account, online: &[&Account]) -> Result<Conn, Stop> {
+    let mut conn = cx.connect()?;
+    conn.ignore.clear();
+    conn.send(
+        format!(
+            "0001|{}|{}\n",
+            escape(&account.username),
+            escape(&account.password)
+        )
+        .as_bytes(),
+    )?;
+    conn.expect(
+        &format!(
+            "1001|1|{}|{}",
+            escape(&account.nickname),
+            escape(&account.username)
+        ),
+        "LOGIN-2",
+    )?;
+    conn.expect(&list_frame(online), "LOGIN-7")?;
+    if cx.env.level >= 4 {
+        loop {
+            let line = conn.expect("*|**", "HIST-1")?;
+            if line.starts_with(b"1012|") {
+                break;
+            }
+        }
+    }
+    Ok(conn)
+}
+
+fn login_list(cx: &mut Cx) -> Outcome {
+    cx.need_fresh()?;
+    let accounts = cx.accounts(5)?;
+    let (a, b, c) = (&accounts[0], &accounts[2], &accounts[4]);
+    let _ca = login_expect_list(cx, a, &[a])?;
+    let _cb = login_expect_list(cx, b, &[a, b])?;
+    let _cc = login_expect_list(cx, c, &[a, b, c])?;
+    Ok(())
+}
+
+fn list_query(cx: &mut Cx) -> Outcome {
+    cx.need_fresh()?;
+    let accounts = cx.accounts(3)?;
+    let mut conns = cx.logged_in(&accounts)?;
+    let all: Vec<&Account> = accounts.iter().collect();
+    conns[1].ignore.clear();
+    // Drain the notice about the third login before asking.
+    conns[1].send(b"0006\n")?;
+    loop {
+        let line = conns[1].expect("*|**", "LIST-1")?;
+        if line.starts_with(b"1010|") {
+            continue;
+        }
+        if line == list_frame(&all).as_bytes() {
+            return Ok(());
+        }
+        return Err(Failure::mismatch(
+            "LIST-1",
+            "C2 asked for the online list",
+            &list_frame(&all),
+            &line,
+        )
+        .into());
+    }
+}
+
+fn list_no_resend(cx: &mut Cx) -> Outcome {
+    cx.need_fresh()?;
+    let accounts = cx.accounts(2)?;
+    let mut ca = login_expect_list(cx, &accounts[0], &[&accounts[0]])?;
+    let _cb = login_expect_list(cx, &accounts[1], &[&accounts[0], &accounts[1]])?;
+    let b = &accounts[1];
+    ca.expect(
+        &format!(
+            "1010|JOIN|{}|{}|2",
+            escape(&b.username),
+            escape(&b.nickname)
+        ),
+        "LIST-2",
+    )?;
+    Ok(())
+}
+
+fn note_join(cx: &mut Cx) -> Outcome {
+    cx.need_fresh()?;
+    let accounts = cx.accounts(3)?;
+    let (a, b, c) = (&accounts[0], &accounts[1], &accounts[2]);
+    let mut ca = login_expect_list(cx, a, &[a])?;
+    let mut cb = login_expect_list(cx, b, &[a, b])?;
+    ca.expect(
+        &format!(
+            "1010|JOIN|{}|{}|2",
+            escape(&b.username),
+            escape(&b.nickname)
+        ),
+        "NOTE-1",
+    )?;
+    let mut cc = login_expect_list(cx, c, &[a, b, c])?;
+    let join_c = format!(
+        "1010|JOIN|{}|{}|3",
+        escape(&c.username),
+        escape(&c.nickname)
+    );
+    ca.expect(&join_c, "NOTE-1")?;
+    cb.expect(&join_c, "NOTE-1")?;
+    cc.ignore = vec!["1006"];
+    cx.silent(
+        &mut [&mut cc, &mut ca],
+        "NOTE-1",
+        "the new user gets no notice about itself, and nobody gets two",
+    )
+}
+
+fn note_leave(cx: &mut Cx) -> Outcome {
+    cx.need_fresh()?;
+    let accounts = cx.accounts(3)?;
+    let mut conns = cx.logged_in(&accounts)?;
+    let mut cc = conns.pop().expect("three");
+    let mut cb = conns.pop().expect("three");
+    let mut ca = conns.pop().expect("three");
+    // Drain the join notices, then watch everything.
+    for c in [&mut ca, &mut cb] {
+        cx.fence(c)?;
+        c.ignore.clear();
+    }
+    cb.send(b"0005\n")?;
+    cb.expect("1005", "OUT-1")?;
+    let b = &accounts[1];
+    let leave_b = format!(
+        "1010|LEAVE|{}|{}|2",
+        escape(&b.username),
+        escape(&b.nickname)
+    );
+    ca.expect(&leave_b, "NOTE-2")?;
+    cc.ignore.clear();
+    cc.expect(&leave_b, "NOTE-2")?;
+    cc.close();
+    let c = &accounts[2];
+    ca.expect(
+        &format!(
+            "1010|LEAVE|{}|{}|1",
+            escape(&c.username),
+            escape(&c.nickname)
+        ),
+        "NOTE-2",
+    )
+    .map_err(|f| f.with_hint("a connection that closes without 0005 is a leave too"))?;
+    Ok(())
+}
+
+fn note_failed_login(cx: &mut Cx) -> Outcome {
+    cx.need_fresh()?;
+    let accounts = cx.accounts(2)?;
+    let mut ca = cx.logged_in(&accounts[..1])?.remove(0);
+    ca.ignore.clear();
+    let mut failed = cx.connect()?;
+    failed.send(format!("0001|{}|wrong\n", escape(&accounts[1].username)).as_bytes())?;
+    failed.expect("1001|0|*|*", "LOGIN-3")?;
+    failed.close();
+    let silent = cx.connect()?;
+    silent.close();
+    // A fresh connection's fence proves the closes above were handled first.
+    let mut probe = cx.connect()?;
+    cx.fence(&mut probe)?;
+    cx.silent(&mut [&mut ca], "NOTE-3", "nobody logged in or out")
+}
+
+fn logout(cx: &mut Cx) -> Outcome {
+    let account = cx.accounts(1)?.remove(0);
+    let mut c1 = cx.connect()?;
+    cx.login(&mut c1, &account)?;
+    c1.send(b"0005\n")?;
+    c1.expect("1005", "OUT-1")?;
+    c1.expect_eof("OUT-1")?;
+    Ok(())
+}
+
+fn logout_relogin(cx: &mut Cx) -> Outcome {
+    let account = cx.accounts(1)?.remove(0);
+    let mut c1 = cx.connect()?;
+    cx.login(&mut c1, &account)?;
+    c1.send(b"0005\n")?;
+    c1.expect("1005", "OUT-1")?;
+    c1.expect_eof("OUT-1")?;
+    let mut c2 = cx.connect()?;
+    cx.login(&mut c2, &account).map_err(|f| {
+        let mut f = f;
+        f.rule = "OUT-2".into();
+        f.with_hint("after 1005 the user is offline and may log in again")
+    })?;
+    Ok(())
+}
+
+fn err_login_state_l3(cx: &mut Cx) -> Outcome {
+    let account = cx.accounts(1)?.remove(0);
+    let mut c1 = cx.connect()?;
+    for frame in [&b"0005\n"[..], b"0006\n"] {
+        c1.send(frame)?;
+        c1.expect("1900|NOT_LOGGED_IN|*", "ERR-4")?;
+    }
+    cx.login(&mut c1, &account)?;
+    c1.send(&register_frame(
+        &format!("x{}", cx.rng.hex(6)),
+        "pw",
+        "Nick",
+    ))?;
+    c1.expect("1900|ALREADY_LOGGED_IN|*", "ERR-4")?;
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! The binary: exit codes 0/1/2, the formats, and plain-words errors.
+
+use std::process::{Command, Output};
+
+use crate::{exe, zoo_path};
+
+fn conformance(args: &[&str]) -> Output {
+    Command::new(exe())
+        .args(args)
+        .output()
+        .expect("conformance runs")
+}
+
+fn zoo_cmd(file: &str) -> String {
+    format!("python3 {} {{port}} {{data_dir}}", zoo_path(file).display())
+}
+
+#[test]
+fn list_exits_0_and_names_every_test() {
+    let out = conformance(&["--list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("login-ok") && text.contains("chat-basic@bytes") && text.contains("LOAD-7")
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    assert_eq!(
+        conformance(&["--only", "no-such-test"]).status.code(),
+        Some(2)
+    );
+    assert_eq!(conformance(&["--level", "9"]).status.code(), Some(2));
+    let help = conformance(&["--help"]);
+    assert_eq!(help.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&help.stdout).contains("Exit codes"));
+}
+
+#[test]
+fn a_server_that_never_comes_up_exits_2_with_the_reason() {
+    let out = conformance(&[
+        "--cmd",
+        "python3 -c 'import sys; print(\"bye\"); sys.exit(3)'",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("exited with status 3") && err.contains("bye"),
+        "{err}"
+    );
+    let out = conformance(&["--addr", "127.0.0.1:1"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn a_passing_run_exits_0_and_prints_its_seed() {
+    let out = conformance(&[
+        "--level",
+        "1",
+        "--seed",
+        "99",
+        "--cmd",
+        &zoo_cmd("level1_good.py"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("seed 99") && text.contains("all passed"),
+        "{text}"
+    );
+}
+
+#[test]
+fn a_failure_exits_1_in_every_format() {
+    let cmd = zoo_cmd("bug_echo.py");
+    let base = ["--only", "chat-no-echo", "--seed", "5", "--cmd", &cmd];
+    let run = |format: &str| {
+        let mut args = base.to_vec();
+        args.extend(["--format", format]);
+        let out = conformance(&args);
+        assert_eq!(out.status.code(), Some(1), "{format}");
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    let terminal = run("terminal");
+    for part in [
+        "CHAT-2",
+        "expected: (nothing",
+        "^",
+        "Transcript",
+        "C1  ←",
+        "Hint:",
+        "Rerun: conformance --cmd",
+        "--only chat-no-echo --seed 5",
+    ] {
+        assert!(terminal.contains(part), "no {part:?} in\n{terminal}");
+    }
+    let json: serde_json::Value = serde_json::from_str(&run("json")).expect("json");
+    assert_eq!(json["seed"], 5);
+    assert_eq!(json["tests"][0]["status"], "fail");
+    let gradescope: serde_json::Value =
+        serde_json::from_str(&run("gradescope")).expect("gradescope json");
+    assert_eq!(gradescope["tests"][0]["score"], 0.0);
+    assert!(gradescope["tests"][0]["max_score"].as_f64().unwrap() > 0.0);
+    assert_eq!(gradescope["tests"][0]["visibility"], "visible");
+    let junit = run("junit");
+    assert!(
+        junit.contains("<testcase classname=\"level1\" name=\"chat-no-echo\"")
+            && junit.contains("<failure")
+    );
+    let tap = run("tap");
+    assert!(
+        tap.starts_with("TAP version 14\n1..1\nnot ok 1 - chat-no-echo"),
+        "{tap}"
+    );
+}

@@ -1,0 +1,96 @@
+//! The zoo: every deliberately broken server in `fixtures/servers/` is graded
+//! and its verdict compared with an insta snapshot, so each bug is shown to be
+//! caught by the test meant for it, and any change of wording shows up in
+//! review. Servers are graded in parallel, each up to the level it claims.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use conformance::runner::{Options, Results, Status, run};
+
+use crate::{summary, zoo};
+
+/// (file, highest level graded)
+const ZOO: &[(&str, u8)] = &[
+    ("level1_good.py", 1),
+    ("chatroom.py", 2),
+    ("seed000.py", 2),
+    ("seed001.py", 5),
+    ("seed002.py", 2),
+    ("seed003.py", 2),
+    ("seed004.py", 2),
+    ("bug_echo.py", 2),
+    ("bug_no_cr_strip.py", 2),
+    ("bug_no_escape_out.py", 2),
+    ("bug_no_ping.py", 2),
+    ("bug_trust_name.py", 2),
+    ("bug_crash_after_login.py", 2),
+    ("bug_no_framing.py", 2),
+    ("bug_unbounded.py", 2),
+    ("silent.py", 6),
+];
+
+fn grade_all() -> Vec<(&'static str, Results, Duration)> {
+    let next = AtomicUsize::new(0);
+    let out = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..4 {
+            s.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some(&(file, level)) = ZOO.get(i) else {
+                        break;
+                    };
+                    let options = Options {
+                        level,
+                        seed: 4242,
+                        jobs: 2,
+                        time_scale: 2.0,
+                        ..Options::default()
+                    };
+                    let started = Instant::now();
+                    let results =
+                        run(&zoo(file), &options).unwrap_or_else(|e| panic!("{file}: {e}"));
+                    out.lock().unwrap().push((file, results, started.elapsed()));
+                }
+            });
+        }
+    });
+    let mut all = out.into_inner().unwrap();
+    all.sort_by_key(|(file, _, _)| ZOO.iter().position(|(f, _)| f == file));
+    all
+}
+
+#[test]
+fn every_zoo_server_gets_its_verdict() {
+    let all = grade_all();
+    for (file, results, elapsed) in &all {
+        let name = file.trim_end_matches(".py");
+        insta::assert_snapshot!(name, summary(results));
+        match *file {
+            "level1_good.py" | "chatroom.py" => {
+                assert!(
+                    results.passed(),
+                    "{file} must pass its level:\n{}",
+                    summary(results)
+                )
+            }
+            _ => assert!(!results.passed(), "{file} has a bug and must fail"),
+        }
+        if *file == "silent.py" {
+            assert!(
+                elapsed.as_secs() < 60,
+                "a silent server took {elapsed:?} to grade"
+            );
+            assert!(
+                results
+                    .tests
+                    .iter()
+                    .filter(|t| t.status == Status::Fail)
+                    .count()
+                    <= 3
+            );
+        }
+    }
+}
