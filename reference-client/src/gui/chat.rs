@@ -78,7 +78,7 @@ impl ChatWindow {
         users_label.set_align(Align::Left | Align::Inside);
         let mut users = HoldBrowser::new(0, MENU_H + 22, LIST_W, body_h - 22, None);
         users.emit(sender, Message::SelectUser);
-        let rows = Rows::new(LIST_W + 4, MENU_H, w - LIST_W - 4, body_h);
+        let rows = Rows::new(LIST_W + 4, MENU_H, w - LIST_W - 4, body_h, sender);
 
         // The toolbar: the emoji toggle, the (hidden) panel, photo and file.
         let tools_y = MENU_H + body_h + 4;

@@ -83,6 +83,15 @@ pub enum Message {
     SendFile,
     /// Menu: browse received photos and files.
     Browse,
+    /// A file row's Open (`save` false) or Save button was pressed.
+    FetchFile {
+        /// The item's id.
+        id: String,
+        /// Save it somewhere rather than open it.
+        save: bool,
+    },
+    /// Ask where to, then copy this local file there.
+    SaveCopy(PathBuf),
     /// Open a local photo or file with the desktop's default program.
     Open(PathBuf),
     /// Menu: save the conversation as text.

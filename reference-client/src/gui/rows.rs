@@ -9,14 +9,16 @@
 use std::collections::HashMap;
 use std::path::Path;
 
+use fltk::app::Sender;
+use fltk::button::Button;
 use fltk::enums::{Align, Color, Font, FrameType};
 use fltk::frame::Frame;
 use fltk::group::{Scroll, ScrollType};
 use fltk::image::SharedImage;
 use fltk::prelude::*;
 
-use super::emoji;
 use super::layout::{Piece, flow, flow_plain};
+use super::{Message, emoji};
 use crate::clock::Zone;
 use crate::model::{Body, Line, LineKind};
 
@@ -52,11 +54,12 @@ pub struct Rows {
     /// Photo frames by line index, to fill in when the download finishes.
     photos: HashMap<usize, Frame>,
     zone: Zone,
+    sender: Sender<Message>,
 }
 
 impl Rows {
     /// An empty column at the given place in the current group.
-    pub fn new(x: i32, y: i32, w: i32, h: i32) -> Self {
+    pub fn new(x: i32, y: i32, w: i32, h: i32, sender: Sender<Message>) -> Self {
         let mut scroll = Scroll::new(x, y, w, h, None);
         scroll.set_type(ScrollType::VerticalAlways);
         scroll.set_frame(FrameType::DownBox);
@@ -67,6 +70,7 @@ impl Rows {
             height: 0,
             photos: HashMap::new(),
             zone: Zone::Local,
+            sender,
         }
     }
 
@@ -121,9 +125,34 @@ impl Rows {
                 self.photos.insert(index, frame);
                 y += PHOTO.1 + 4;
             }
-            Body::File { name, size, .. } => {
+            Body::File { id, name, size, .. } => {
                 let text = format!("[文件 file] {name} ({})", human_size(*size));
-                y = text_lines(x + INDENT, y, width - INDENT, &text, Color::DarkBlue, false);
+                y = text_lines(
+                    x + INDENT,
+                    y,
+                    width - INDENT - 200,
+                    &text,
+                    Color::DarkBlue,
+                    false,
+                );
+                // Open or save it at any time, not only when it arrives.
+                let (bx, by) = (x + width - 196, y - LINE_H);
+                let mut open = Button::new(bx, by, 96, LINE_H - 2, "打开 Open");
+                open.emit(
+                    self.sender,
+                    Message::FetchFile {
+                        id: id.clone(),
+                        save: false,
+                    },
+                );
+                let mut save = Button::new(bx + 100, by, 96, LINE_H - 2, "保存 Save…");
+                save.emit(
+                    self.sender,
+                    Message::FetchFile {
+                        id: id.clone(),
+                        save: true,
+                    },
+                );
             }
         }
         self.scroll.end();

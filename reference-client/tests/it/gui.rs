@@ -158,3 +158,23 @@ fn chat_window_sends_and_receives() {
     let cached = std::fs::read_dir(dir.path().join("ming")).unwrap().count();
     assert!(cached >= 2, "{cached} files in the GUI's cache");
 }
+
+#[test]
+fn login_failure_is_reported() {
+    let server = TestServer::start();
+    let xvfb = Xvfb::start();
+    let dir = tempfile::tempdir().unwrap();
+    // In test mode the dialog's text goes to stderr instead of a dialog box.
+    Command::new(binary())
+        .args(server.client_args())
+        .args(["--user", "Julia", "--password", "wrong", "--autologin"])
+        .args(["--test-expect", "never"])
+        .arg("--cache-dir")
+        .arg(dir.path())
+        .env("DISPLAY", xvfb.display())
+        .env_remove("WAYLAND_DISPLAY")
+        .timeout(DEADLINE)
+        .assert()
+        .failure()
+        .stderr(predicates::str::contains("login failed: 密码错误 — wrong password"));
+}

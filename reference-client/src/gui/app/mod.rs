@@ -131,6 +131,14 @@ impl App {
                 let _ = chat.input.take_focus();
             }),
             Message::SelectUser => self.select_user(),
+            Message::FetchFile { id, save } => self.fetch_file(&id, save),
+            Message::SaveCopy(path) => {
+                if let Some(dest) = files::choose("另存为 Save as", true, "")
+                    && let Err(e) = std::fs::copy(&path, &dest)
+                {
+                    dialog::alert_default(&format!("cannot save {}: {e}", dest.display()));
+                }
+            }
             Message::SendPhoto => self.upload(Kind::Photo),
             Message::SendFile => self.upload(Kind::File),
             Message::Browse => self.browse = Some(files::browse(&self.cache_dir, self.sender)),

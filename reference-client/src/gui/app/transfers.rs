@@ -23,28 +23,53 @@ impl App {
     /// A photo is fetched at once and shown inline; for a file the user is
     /// asked whether to open or save it (the seed asked "open it now?").
     pub(super) fn offer(&mut self, item: SharedItem) {
-        let dest = cache::item_path(&self.cache_dir, item.id.as_str(), item.name.as_str());
         if item.kind == Kind::File {
             if self.options.test_expect.is_some() {
                 return;
             }
             let question = file_question(item.nickname.as_str(), item.name.as_str(), item.size);
-            let action = match dialog::choice2_default(
-                &question,
-                "稍后 Later",
-                "打开 Open",
-                "另存为 Save as…",
-            ) {
-                Some(1) => FileAction::Open,
-                Some(2) => match files::choose("另存为 Save as", true, "") {
-                    Some(path) => FileAction::SaveAs(path),
-                    None => return,
-                },
-                _ => return,
-            };
-            self.file_actions.insert(item.id.to_string(), action);
+            match dialog::choice2_default(&question, "稍后 Later", "打开 Open", "另存为 Save as…")
+            {
+                Some(1) => self.fetch_file(item.id.as_str(), false),
+                Some(2) => self.fetch_file(item.id.as_str(), true),
+                _ => {}
+            }
+            return;
         }
+        let dest = cache::item_path(&self.cache_dir, item.id.as_str(), item.name.as_str());
         if let Some(client) = &self.client {
+            client.command(net::Command::Download { item, dest });
+        }
+    }
+
+    /// Opens or saves the shared file `id`: at once if it is already in the
+    /// cache, else after fetching it.
+    pub(super) fn fetch_file(&mut self, id: &str, save: bool) {
+        let Some(item) = self.model.item(id).cloned() else {
+            // One of our own uploads: it is in the cache already.
+            if let Some(path) = self.own_copy(id) {
+                self.sender.send(if save {
+                    Message::SaveCopy(path)
+                } else {
+                    Message::Open(path)
+                });
+            }
+            return;
+        };
+        let action = if save {
+            match files::choose("另存为 Save as", true, "") {
+                Some(path) => FileAction::SaveAs(path),
+                None => return,
+            }
+        } else {
+            FileAction::Open
+        };
+        let dest = cache::item_path(&self.cache_dir, item.id.as_str(), item.name.as_str());
+        if dest.is_file() {
+            self.file_actions.insert(id.to_owned(), action);
+            self.finish_file(&item, &dest);
+        } else if let Some(client) = &self.client {
+            self.file_actions.insert(id.to_owned(), action);
             client.command(net::Command::Download { item, dest });
         }
     }
@@ -74,5 +99,17 @@ impl App {
             let to = self.model.target().cloned();
             client.command(net::Command::Upload { kind, path, to });
         }
+    }
+
+    /// The cached copy of our own upload `id`.
+    fn own_copy(&self, id: &str) -> Option<PathBuf> {
+        self.model.lines().iter().find_map(|line| match &line.body {
+            crate::model::Body::File {
+                id: line_id,
+                path: Some(path),
+                ..
+            } if line_id == id => Some(path.clone()),
+            _ => None,
+        })
     }
 }
