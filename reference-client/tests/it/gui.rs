@@ -176,5 +176,7 @@ fn login_failure_is_reported() {
         .timeout(DEADLINE)
         .assert()
         .failure()
-        .stderr(predicates::str::contains("login failed: 密码错误 — wrong password"));
+        .stderr(predicates::str::contains(
+            "login failed: 密码错误 — wrong password",
+        ));
 }
