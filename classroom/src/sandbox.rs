@@ -1,0 +1,534 @@
+//! The sandbox a student's program runs in: resource limits, a user of its
+//! own, a cap on its output, and plain words for how it ended.
+//!
+//! Nothing here needs `unsafe`: the limits are applied by util-linux's
+//! `prlimit`, the user is changed by `setpriv`, the network namespace is made
+//! by `unshare`, and stray processes are swept with `kill`. What the machine
+//! allows is probed once per batch ([`Capabilities::probe`]) and recorded in
+//! every result ([`Enforced`]), so an instructor knows what held.
+//!
+//! The conformance grader starts the student's server many times (a fresh one
+//! per test). It does so through `classroom sandbox`, a hidden subcommand
+//! that reads a [`SandboxSpec`], builds the `prlimit … setpriv … sh -c`
+//! chain, copies the server's output through while counting it, and stops
+//! the server when it prints more than the limit. It exits with a last line
+//! of output that says why, which the grader quotes to the student.
+
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+/// The limits for one submission. CPU, memory, processes, output and file
+/// size apply to each start of the student's server; wall time applies to
+/// the whole grading of the submission.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Limits {
+    /// Seconds of wall-clock time for the whole submission (setup included).
+    pub wall_time_secs: u64,
+    /// Seconds of CPU time for each process of the student (RLIMIT_CPU).
+    pub cpu_secs: u64,
+    /// Megabytes of written memory per process (RLIMIT_DATA).
+    pub memory_mb: u64,
+    /// Processes and threads of the student's user (RLIMIT_NPROC).
+    pub max_procs: u32,
+    /// Kilobytes of stdout plus stderr for each start of the server.
+    pub max_output_kb: u64,
+    /// Megabytes in any one file the server writes (RLIMIT_FSIZE).
+    pub max_file_mb: u64,
+    /// Open file descriptors per process (RLIMIT_NOFILE).
+    pub max_open_files: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            wall_time_secs: 300,
+            cpu_secs: 60,
+            // Threads' stacks count as written memory and threads count as
+            // processes: Level 6 connects 100 clients, and a server with two
+            // threads per client must pass.
+            memory_mb: 1024,
+            max_procs: 512,
+            max_output_kb: 1024,
+            // SPEC.md's MAX_FILE is 8 MiB; a server keeps several.
+            max_file_mb: 64,
+            max_open_files: 256,
+        }
+    }
+}
+
+/// Which limits actually held for a submission, recorded in its result.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Enforced {
+    /// CPU time, by RLIMIT_CPU.
+    pub cpu: bool,
+    /// Written memory, by RLIMIT_DATA.
+    pub memory: bool,
+    /// Processes, by RLIMIT_NPROC on a user of the submission's own.
+    pub procs: bool,
+    /// Output size, by `classroom sandbox` (always).
+    pub output: bool,
+    /// File size, by RLIMIT_FSIZE.
+    pub files: bool,
+    /// Wall time, by killing the grader's process group (always).
+    pub wall_time: bool,
+    /// Only loopback, by a network namespace of the submission's own.
+    pub network: bool,
+    /// A user of its own: cannot signal or read the grader or other students.
+    pub separate_user: bool,
+}
+
+/// What this machine lets the batch grader do, probed once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// `prlimit` runs.
+    pub prlimit: bool,
+    /// The grader is root and `setpriv` runs: students get users of their own.
+    pub setpriv: bool,
+    /// `unshare --net` works and loopback can be brought up inside.
+    pub netns: bool,
+}
+
+impl Capabilities {
+    /// Probes the machine: runs each tool once.
+    pub fn probe() -> Capabilities {
+        let ok = |program: &str, args: &[&str]| {
+            Command::new(program)
+                .args(args)
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success())
+        };
+        let root = is_root();
+        Capabilities {
+            prlimit: ok("prlimit", &["--cpu=10", "--", "true"]),
+            setpriv: root
+                && ok(
+                    "setpriv",
+                    &[
+                        "--reuid=65534",
+                        "--regid=65534",
+                        "--clear-groups",
+                        "--",
+                        "true",
+                    ],
+                ),
+            netns: ok("unshare", &["--net", "--", "sh", "-c", NETNS_LOOPBACK_UP]),
+        }
+    }
+
+    /// Nothing at all: for tests and for `--no-sandbox`.
+    pub fn none() -> Capabilities {
+        Capabilities {
+            prlimit: false,
+            setpriv: false,
+            netns: false,
+        }
+    }
+
+    /// What these capabilities enforce.
+    pub fn enforced(&self) -> Enforced {
+        Enforced {
+            cpu: self.prlimit,
+            memory: self.prlimit,
+            // RLIMIT_NPROC counts every process of the real user: it is only
+            // a per-submission limit when each submission has its own user.
+            procs: self.prlimit && self.setpriv,
+            output: true,
+            files: self.prlimit,
+            wall_time: true,
+            network: self.netns,
+            separate_user: self.setpriv,
+        }
+    }
+}
+
+/// The shell line run inside a fresh network namespace, where loopback
+/// starts down.
+pub const NETNS_LOOPBACK_UP: &str = "ip link set lo up";
+
+/// True if this process runs as root (read from /proc, no `unsafe` needed).
+pub fn is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Uid:"))
+                .and_then(|l| l.split_whitespace().nth(2).map(|euid| euid == "0"))
+        })
+        .unwrap_or(false)
+}
+
+/// Everything `classroom sandbox` needs to start one student process.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SandboxSpec {
+    /// The student's command, with the grader's placeholders.
+    pub command: String,
+    /// The student's copy of the submission: the working directory and HOME.
+    pub workdir: PathBuf,
+    /// The user (and group) to run as, if the grader can switch users.
+    pub uid: Option<u32>,
+    /// Apply the limits with `prlimit`.
+    pub prlimit: bool,
+    /// The limits.
+    pub limits: Limits,
+}
+
+/// The ports and data directory of one start, substituted into the command.
+#[derive(Debug, Clone, Default)]
+pub struct Placeholders {
+    /// `{port}`.
+    pub port: String,
+    /// `{photo_port}`.
+    pub photo_port: String,
+    /// `{file_port}`.
+    pub file_port: String,
+    /// `{data_dir}`.
+    pub data_dir: Option<PathBuf>,
+}
+
+/// PATH for the student: system directories only, so that tools installed
+/// in root's home (pyenv shims, rustup) are not tried by another user.
+pub const STUDENT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// RLIMIT_STACK for the student, hence the size of each thread's stack.
+pub const STACK_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Exit status of `classroom sandbox` when the output limit stopped the server.
+pub const EXIT_OUTPUT_LIMIT: i32 = 125;
+
+impl SandboxSpec {
+    /// The student's command with the placeholders filled in.
+    pub fn substituted(&self, p: &Placeholders) -> String {
+        let data_dir = p
+            .data_dir
+            .as_ref()
+            .map(|d| shell_quote(&d.to_string_lossy()))
+            .unwrap_or_default();
+        self.command
+            .replace("{port}", &p.port)
+            .replace("{photo_port}", &p.photo_port)
+            .replace("{file_port}", &p.file_port)
+            .replace("{data_dir}", &data_dir)
+    }
+
+    /// The program and arguments that run `command` under the limits.
+    pub fn chain(&self, command: &str) -> Vec<String> {
+        let l = &self.limits;
+        let mut argv: Vec<String> = Vec::new();
+        if self.prlimit {
+            argv.extend([
+                "prlimit".to_owned(),
+                // The soft limit sends SIGXCPU, which the report names; the
+                // kernel's SIGKILL at the hard limit is the backstop.
+                format!("--cpu={}:{}", l.cpu_secs, l.cpu_secs + 1),
+                format!("--data={}", l.memory_mb * 1024 * 1024),
+                format!("--fsize={}", l.max_file_mb * 1024 * 1024),
+                format!("--nofile={}", l.max_open_files),
+                // A thread's stack defaults to RLIMIT_STACK (8 MB), and every
+                // stack counts against RLIMIT_DATA: 2 MB keeps 200 threads
+                // inside the memory limit.
+                format!("--stack={}", STACK_BYTES),
+                "--core=0".to_owned(),
+            ]);
+            if self.uid.is_some() {
+                argv.push(format!("--nproc={}", l.max_procs));
+            }
+            argv.push("--".to_owned());
+        }
+        if let Some(uid) = self.uid {
+            argv.extend([
+                "setpriv".to_owned(),
+                format!("--reuid={uid}"),
+                format!("--regid={uid}"),
+                "--clear-groups".to_owned(),
+                // No setuid program (su, sudo) can give root back.
+                "--no-new-privs".to_owned(),
+                "--".to_owned(),
+            ]);
+        }
+        argv.extend(["sh".to_owned(), "-c".to_owned(), exec_if_simple(command)]);
+        argv
+    }
+}
+
+/// Prefixes `exec` to a simple command (no shell operators), so the student's
+/// program replaces the shell: its exit status and signals are its own
+/// rather than the shell's report of them.
+pub fn exec_if_simple(command: &str) -> String {
+    let simple = !command.contains([';', '&', '|', '<', '>', '(', ')', '`', '\n'])
+        && !command.trim_start().starts_with("exec ");
+    if simple {
+        format!("exec {command}")
+    } else {
+        command.to_owned()
+    }
+}
+
+/// Quotes a string for a POSIX shell.
+pub fn shell_quote(s: &str) -> String {
+    if !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=@".contains(&b))
+    {
+        s.to_owned()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// `classroom sandbox`: runs the student's command under the spec's limits,
+/// forwards its output up to the limit, and returns the exit code to use.
+pub fn run(spec: &SandboxSpec, p: &Placeholders) -> anyhow::Result<i32> {
+    let command = spec.substituted(p);
+    if let (Some(uid), Some(dir)) = (spec.uid, &p.data_dir) {
+        // The grader made the data directory as root; the student's user
+        // must be able to write its files there.
+        std::os::unix::fs::chown(dir, Some(uid), Some(uid))
+            .with_context(|| format!("cannot give {} to uid {uid}", dir.display()))?;
+    }
+    let argv = spec.chain(&command);
+    let mut cmd = Command::new(&argv[0]);
+    cmd.args(&argv[1..])
+        .current_dir(&spec.workdir)
+        .env_clear()
+        .env("PATH", STUDENT_PATH)
+        .env("HOME", &spec.workdir)
+        .env("LANG", "C.UTF-8")
+        .env("PYTHONUNBUFFERED", "1")
+        .env("PYTHONDONTWRITEBYTECODE", "1")
+        .env("CHATLAB_PORT", &p.port)
+        .env("CHATLAB_PHOTO_PORT", &p.photo_port)
+        .env("CHATLAB_FILE_PORT", &p.file_port)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    if let Some(dir) = &p.data_dir {
+        cmd.env("CHATLAB_DATA_DIR", dir).env("TMPDIR", dir);
+    }
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {}", argv[0]))?;
+    let cap = Arc::new(Cap {
+        limit: spec.limits.max_output_kb * 1024,
+        used: AtomicU64::new(0),
+        over: AtomicBool::new(false),
+        lock: Mutex::new(()),
+        pid: child.id(),
+    });
+    if let Some(out) = child.stdout.take() {
+        let cap = cap.clone();
+        std::thread::spawn(move || cap.forward(out, &mut std::io::stdout()));
+    }
+    if let Some(err) = child.stderr.take() {
+        let cap = cap.clone();
+        std::thread::spawn(move || cap.forward(err, &mut std::io::stderr()));
+    }
+    let status = child
+        .wait()
+        .context("cannot wait for the student's program")?;
+    // The forwarding threads are not joined: a process the student left
+    // behind may hold the pipes open, and the grader must not wait for it.
+    if cap.over.load(Ordering::SeqCst) {
+        return Ok(EXIT_OUTPUT_LIMIT);
+    }
+    use std::os::unix::process::ExitStatusExt;
+    if let Some(signal) = status.signal() {
+        let why = match signal {
+            24 => format!(
+                "it used more than {} s of CPU time (the CPU limit), SIGXCPU",
+                spec.limits.cpu_secs
+            ),
+            25 => format!(
+                "it wrote a file larger than {} MB (the file size limit), SIGXFSZ",
+                spec.limits.max_file_mb
+            ),
+            9 => "it was killed (SIGKILL): the grader stopped it, or it reached the hard CPU limit"
+                .to_owned(),
+            11 => "it crashed (SIGSEGV, a segmentation fault)".to_owned(),
+            6 => "it aborted (SIGABRT)".to_owned(),
+            _ => format!("it was killed by signal {signal}"),
+        };
+        let _lock = cap.lock.lock();
+        let _ = writeln!(std::io::stderr(), "classroom: {why}");
+        return Ok(128 + signal);
+    }
+    Ok(status.code().unwrap_or(1))
+}
+
+/// The shared output budget of one start of the server.
+struct Cap {
+    limit: u64,
+    used: AtomicU64,
+    over: AtomicBool,
+    lock: Mutex<()>,
+    pid: u32,
+}
+
+impl Cap {
+    /// Copies `from` to `to` until the budget is spent, then stops the
+    /// student's process and discards the rest, so that a writer never
+    /// blocks on a full pipe and never fills the grader's memory.
+    fn forward(&self, mut from: impl Read, to: &mut impl Write) {
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = match from.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let _lock = self.lock.lock();
+            if self.over.load(Ordering::SeqCst) {
+                continue;
+            }
+            let before = self.used.fetch_add(n as u64, Ordering::SeqCst);
+            if before + n as u64 <= self.limit {
+                let _ = to.write_all(&buf[..n]);
+                let _ = to.flush();
+                continue;
+            }
+            // Forward whole lines only, then the note on both streams: the
+            // grader quotes the last line it captured, whichever stream that
+            // came from, and it must be the note.
+            let room = self.limit.saturating_sub(before) as usize;
+            let whole = buf[..room]
+                .iter()
+                .rposition(|&b| b == b'\n')
+                .map_or(0, |i| i + 1);
+            let _ = to.write_all(&buf[..whole]);
+            self.over.store(true, Ordering::SeqCst);
+            let note = format!(
+                "classroom: the server printed more than {} KB (the output limit) and was stopped\n",
+                self.limit / 1024
+            );
+            let _ = to.write_all(note.as_bytes());
+            let _ = to.flush();
+            let _ = std::io::stderr().write_all(note.as_bytes());
+            let _ = std::io::stdout().write_all(note.as_bytes());
+            let _ = Command::new("kill")
+                .args(["-KILL", &self.pid.to_string()])
+                .stderr(Stdio::null())
+                .status();
+        }
+    }
+}
+
+/// Kills every process of `uid` (a user the batch made for one submission),
+/// including those that left the grader's process group with `setsid`.
+///
+/// `kill -KILL -1` run as that user signals exactly the processes it owns.
+/// It runs until nothing is left, since a process may fork while it runs.
+pub fn sweep_uid(uid: u32) {
+    let as_user = |args: &[&str]| {
+        Command::new("setpriv")
+            .args([
+                &format!("--reuid={uid}"),
+                &format!("--regid={uid}"),
+                "--clear-groups",
+                "--",
+                "kill",
+            ])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    for _ in 0..20 {
+        as_user(&["-KILL", "-1"]);
+        // `kill -0 -1` fails once no process of the user is left.
+        if !as_user(&["-0", "-1"]) {
+            return;
+        }
+    }
+    log::warn!("processes of uid {uid} survived 20 sweeps");
+}
+
+/// The processes (pids) owned by `uid`, read from /proc.
+pub fn processes_of(uid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
+                s.lines().any(|l| {
+                    l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(&uid.to_string())
+                })
+            })
+        })
+        .collect()
+}
+
+/// Reads a spec written by the batch grader.
+pub fn load_spec(path: &Path) -> anyhow::Result<SandboxSpec> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read the sandbox spec {}", path.display()))?;
+    serde_json::from_str(&text).context("the sandbox spec is not valid JSON")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(uid: Option<u32>, prlimit: bool) -> SandboxSpec {
+        SandboxSpec {
+            command: "python3 server.py {port} {data_dir}".into(),
+            workdir: "/tmp/x".into(),
+            uid,
+            prlimit,
+            limits: Limits::default(),
+        }
+    }
+
+    #[test]
+    fn placeholders_are_substituted_and_quoted() {
+        let p = Placeholders {
+            port: "4000".into(),
+            photo_port: "4001".into(),
+            file_port: "4002".into(),
+            data_dir: Some("/tmp/a b".into()),
+        };
+        assert_eq!(
+            spec(None, false).substituted(&p),
+            "python3 server.py 4000 '/tmp/a b'"
+        );
+    }
+
+    #[test]
+    fn chain_applies_what_the_machine_allows() {
+        assert_eq!(spec(None, false).chain("x"), ["sh", "-c", "exec x"]);
+        assert_eq!(spec(None, false).chain("cd a && x")[2], "cd a && x");
+        let chain = spec(Some(1234), true).chain("x").join(" ");
+        assert_eq!(
+            chain,
+            "prlimit --cpu=60:61 --data=1073741824 --fsize=67108864 --nofile=256 --stack=2097152 --core=0 --nproc=512 -- \
+             setpriv --reuid=1234 --regid=1234 --clear-groups --no-new-privs -- sh -c exec x"
+        );
+        // Without a user of its own, RLIMIT_NPROC would count the grader's
+        // processes too: it is left out.
+        assert!(!spec(None, true).chain("x").join(" ").contains("nproc"));
+    }
+
+    #[test]
+    fn enforced_follows_capabilities() {
+        let e = Capabilities::none().enforced();
+        assert!(e.output && e.wall_time && !e.cpu && !e.procs && !e.network);
+        let e = Capabilities {
+            prlimit: true,
+            setpriv: false,
+            netns: true,
+        }
+        .enforced();
+        assert!(e.cpu && e.memory && !e.procs && e.network);
+    }
+}
