@@ -37,6 +37,37 @@ pub mod store;
 pub use config::{Args, Config};
 pub use net::{Server, ServerHandle};
 
+/// Runs the server as the `reference-server` binary does: binds, prints the
+/// ready line `chatlab reference server listening on chat=… photo=… file=…`
+/// on stdout, serves until Ctrl-C (SIGINT or SIGTERM), then shuts down
+/// gracefully. Other binaries embed [`Args`] as a subcommand and call this;
+/// they initialise logging themselves.
+pub fn run(args: Args) -> anyhow::Result<()> {
+    use anyhow::Context;
+    use std::io::Write;
+
+    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
+    ctrlc::set_handler(move || {
+        let _ = stop_tx.send(());
+    })
+    .context("cannot install the Ctrl-C handler")?;
+    let server = Server::bind(args.into_config())?;
+    let mut stdout = std::io::stdout().lock();
+    writeln!(
+        stdout,
+        "chatlab reference server listening on chat={} photo={} file={}",
+        server.chat_addr(),
+        server.photo_addr(),
+        server.file_addr()
+    )?;
+    stdout.flush()?;
+    drop(stdout);
+    server.run_until(|| {
+        let _ = stop_rx.recv();
+    });
+    Ok(())
+}
+
 /// 16 unpredictable bytes from the operating system, for tickets (SIDE-2) and
 /// password salts (REG-4).
 pub fn random16() -> [u8; 16] {

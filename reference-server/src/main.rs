@@ -10,22 +10,19 @@
 //! `chatlab reference server listening on chat=ADDR photo=ADDR file=ADDR`,
 //! which scripts may wait for. Ctrl-C stops it gracefully.
 
-use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::Context;
 use clap::Parser;
-use reference_server::{Args, Server};
+use reference_server::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let mut logger =
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
     if let Some(filter) = &args.log {
         logger.parse_filters(filter);
     }
     logger.init();
-    match run(args) {
+    match reference_server::run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             // One clear message, never a panic trace.
@@ -33,27 +30,4 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn run(args: Args) -> anyhow::Result<()> {
-    let (stop_tx, stop_rx) = std::sync::mpsc::channel();
-    ctrlc::set_handler(move || {
-        let _ = stop_tx.send(());
-    })
-    .context("cannot install the Ctrl-C handler")?;
-    let server = Server::bind(args.into_config())?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(
-        stdout,
-        "chatlab reference server listening on chat={} photo={} file={}",
-        server.chat_addr(),
-        server.photo_addr(),
-        server.file_addr()
-    )?;
-    stdout.flush()?;
-    drop(stdout);
-    server.run_until(|| {
-        let _ = stop_rx.recv();
-    });
-    Ok(())
 }

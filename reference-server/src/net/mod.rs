@@ -57,8 +57,9 @@ pub(crate) struct Core {
     journal: Option<Journal>,
 }
 
-/// A locked [`Core`]; unlocking it hands the room's new records to the journal.
-pub(crate) struct CoreGuard<'a>(MutexGuard<'a, Core>);
+/// A locked [`Core`]. Unlocking it hands the room's new records to the
+/// journal, then wakes the writers that got frames.
+pub(crate) struct CoreGuard<'a>(Option<MutexGuard<'a, Core>>);
 
 /// What every thread of the server shares.
 pub(crate) struct Shared {
@@ -226,29 +227,32 @@ impl ServerHandle {
 impl Shared {
     /// Locks the room.
     pub(crate) fn core(&self) -> CoreGuard<'_> {
-        CoreGuard(self.core.lock().unwrap_or_else(|e| e.into_inner()))
+        CoreGuard(Some(self.core.lock().unwrap_or_else(|e| e.into_inner())))
     }
 }
 
 impl std::ops::Deref for CoreGuard<'_> {
     type Target = Core;
     fn deref(&self) -> &Core {
-        &self.0
+        self.0.as_ref().expect("locked until dropped")
     }
 }
 
 impl std::ops::DerefMut for CoreGuard<'_> {
     fn deref_mut(&mut self) -> &mut Core {
-        &mut self.0
+        self.0.as_mut().expect("locked until dropped")
     }
 }
 
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
-        let records = self.0.room.take_journal();
-        if let Some(journal) = &self.0.journal {
-            journal.write(records);
+        if let Some(mut core) = self.0.take() {
+            let records = core.room.take_journal();
+            if let Some(journal) = &core.journal {
+                journal.write(records);
+            }
         }
+        outbox::wake_pending();
     }
 }
 

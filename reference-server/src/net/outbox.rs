@@ -13,6 +13,7 @@
 //! closing. Either way no frame is lost silently: the client gets every frame
 //! in order, or an error and a closed connection.
 
+use std::cell::RefCell;
 use std::collections::VecDeque;
 use std::io::{ErrorKind, Write};
 use std::net::Shutdown;
@@ -50,6 +51,25 @@ struct Queue {
     /// True while the writer waits for frames, so pushes only pay for a
     /// wake-up when one is needed.
     idle: bool,
+    /// True once a wake-up for the idle writer is on some thread's list.
+    wake_pending: bool,
+}
+
+thread_local! {
+    /// Outboxes this thread queued frames for while their writer slept. The
+    /// wake-ups wait until the room's lock is released ([`wake_pending`]), so
+    /// that a writer wakes once per batch of frames rather than once per
+    /// frame, and never wakes only to block on the room's lock.
+    static PENDING: RefCell<Vec<Arc<Outbox>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Wakes the writers of every outbox this thread queued frames for since the
+/// last call. The socket layer calls it after releasing the room's lock.
+pub fn wake_pending() {
+    let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
+    for outbox in pending {
+        outbox.ready.notify_one();
+    }
 }
 
 /// A connection's outgoing queue, shared by the room and the writer.
@@ -68,6 +88,7 @@ impl Outbox {
                 frames: VecDeque::new(),
                 state: State::Open,
                 idle: false,
+                wake_pending: false,
             }),
             ready: Condvar::new(),
             limit: limit.max(1),
@@ -97,6 +118,7 @@ impl Outbox {
                         queue.idle = true;
                         queue = self.ready.wait(queue).unwrap_or_else(|e| e.into_inner());
                         queue.idle = false;
+                        queue.wake_pending = false;
                     }
                     State::Finishing => {
                         drop(queue);
@@ -191,10 +213,10 @@ impl Mailbox for Arc<Outbox> {
             return false;
         }
         queue.frames.push_back(frame.clone());
-        let wake = queue.idle;
-        drop(queue);
-        if wake {
-            self.ready.notify_one();
+        if queue.idle && !queue.wake_pending {
+            queue.wake_pending = true;
+            drop(queue);
+            PENDING.with(|p| p.borrow_mut().push(self.clone()));
         }
         true
     }

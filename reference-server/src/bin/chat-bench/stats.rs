@@ -1,0 +1,107 @@
+//! Measurements: a latency histogram, and the resident memory of a process.
+
+use std::time::Duration;
+
+/// Sub-buckets per power of two: values are kept to within about 1.5%.
+const SUB: u64 = 64;
+
+/// A log-linear histogram of nanosecond values, cheap to record into and to
+/// merge, so that every receiver thread keeps its own.
+#[derive(Debug, Clone)]
+pub struct Histogram {
+    counts: Vec<u64>,
+    total: u64,
+}
+
+impl Histogram {
+    pub fn new() -> Self {
+        Self {
+            counts: vec![0; (64 * SUB) as usize],
+            total: 0,
+        }
+    }
+
+    fn bucket(ns: u64) -> usize {
+        if ns < SUB {
+            return ns as usize;
+        }
+        let power = 63 - ns.leading_zeros() as u64; // ns >= 2^power
+        let shift = power - 6; // SUB = 2^6
+        let sub = (ns >> shift) - SUB;
+        ((power - 5) * SUB + sub) as usize
+    }
+
+    fn lower_bound(bucket: usize) -> u64 {
+        let bucket = bucket as u64;
+        if bucket < SUB {
+            return bucket;
+        }
+        let power = bucket / SUB + 5;
+        let sub = bucket % SUB;
+        (SUB + sub) << (power - 6)
+    }
+
+    pub fn record(&mut self, value: Duration) {
+        let ns = u64::try_from(value.as_nanos()).unwrap_or(u64::MAX);
+        self.counts[Self::bucket(ns)] += 1;
+        self.total += 1;
+    }
+
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(&other.counts) {
+            *a += b;
+        }
+        self.total += other.total;
+    }
+
+    pub fn count(&self) -> u64 {
+        self.total
+    }
+
+    /// The value below which a fraction `q` of the samples lie.
+    pub fn quantile(&self, q: f64) -> Duration {
+        let want = ((self.total as f64) * q).ceil().max(1.0) as u64;
+        let mut seen = 0;
+        for (bucket, count) in self.counts.iter().enumerate() {
+            seen += count;
+            if seen >= want {
+                return Duration::from_nanos(Self::lower_bound(bucket));
+            }
+        }
+        Duration::ZERO
+    }
+}
+
+/// Resident and peak resident memory of a process, in KiB, from /proc.
+pub fn rss_kib(pid: u32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        line.split_whitespace().nth(1)?.parse().ok()
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
+/// Threads of a process, from /proc.
+pub fn threads(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("Threads:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_are_close() {
+        let mut h = Histogram::new();
+        for us in 1..=1000u64 {
+            h.record(Duration::from_micros(us));
+        }
+        let p50 = h.quantile(0.5).as_micros() as f64;
+        let p99 = h.quantile(0.99).as_micros() as f64;
+        assert!((p50 - 500.0).abs() / 500.0 < 0.03, "{p50}");
+        assert!((p99 - 990.0).abs() / 990.0 < 0.03, "{p99}");
+    }
+}
