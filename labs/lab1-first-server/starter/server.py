@@ -96,7 +96,7 @@ def serve(client):
     lines = LineBuffer()
     try:
         while not client.closing:
-            data = client.sock.recv(4096)
+            data = client.sock.recv(65536)
             if not data:
                 break  # the client closed the connection
             for line in lines.feed(data):
@@ -165,7 +165,7 @@ def listen(port):
     listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((HOST, port))
-    listener.listen(128)
+    listener.listen(1024)  # room for many clients connecting at the same moment (LOAD-1)
     return listener
 
 
