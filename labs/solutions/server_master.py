@@ -82,6 +82,7 @@ ITEMS = {}  # item id -> Item (SIDE-6)
 #@ if 6
 CONNECTIONS = set()  # every connected Client, logged in or not (LOAD-6, LOAD-7)
 CLOSE = object()  # put in a send queue to tell the writer thread to stop
+STOPPING = [False]  # set once by shut_down(), under LOCK
 #@ end
 
 
@@ -990,6 +991,53 @@ def listen(port):
     return listener
 
 
+#@ if 6
+REFUSALS = {
+    "SHUTDOWN": "the server is shutting down",  # LOAD-7
+    "SERVER_FULL": "too many connections; try again later",  # LOAD-6
+}
+
+
+def accept_loop(listener):
+    """Accepts chat connections, one reader thread each.
+
+    It never reads from a client: a client that connects and says nothing must
+    not stop anybody else from connecting (LOAD-2).
+    """
+    while True:
+        sock, _ = listener.accept()
+        with LOCK:
+            if STOPPING[0]:
+                refusal = "SHUTDOWN"
+            elif len(CONNECTIONS) >= MAX_CONNECTIONS:
+                refusal = "SERVER_FULL"
+            else:
+                refusal = None
+                client = Client(sock)
+                CONNECTIONS.add(client)
+        if refusal:
+            try:
+                sock.sendall(frame("1900", refusal, REFUSALS[refusal]))
+            except OSError:
+                pass
+            sock.close()
+            continue
+        threading.Thread(target=serve, args=(client,), daemon=True).start()
+
+
+def shut_down():
+    """LOAD-7: SHUTDOWN to every connection, then give the writers a moment to send it."""
+    with LOCK:
+        STOPPING[0] = True
+        clients = list(CONNECTIONS)
+    for client in clients:
+        client.stop(frame("1900", "SHUTDOWN", REFUSALS["SHUTDOWN"]))
+    deadline = time.time() + CLOSE_GRACE
+    for client in clients:
+        client.writer.join(timeout=max(0.0, deadline - time.time()))
+
+
+#@ end
 def main():
     if len(sys.argv) < 2:
         sys.exit(__doc__)
@@ -1031,30 +1079,15 @@ def main():
 #@ end
     print(f"chat server on {HOST}:{port}", flush=True)
 #@ if 6
-    # LOAD-7: on Ctrl-C or SIGTERM, tell everybody before closing.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    try:
-        while True:
-            sock, _ = listener.accept()  # never read here: a silent client must not block accept (LOAD-2)
-            with LOCK:
-                full = len(CONNECTIONS) >= MAX_CONNECTIONS
-            if full:
-                try:
-                    sock.sendall(frame("1900", "SERVER_FULL", "too many connections; try again later"))  # LOAD-6
-                finally:
-                    sock.close()
-                continue
-            client = Client(sock)
-            with LOCK:
-                CONNECTIONS.add(client)
-            threading.Thread(target=serve, args=(client,), daemon=True).start()
-    except (KeyboardInterrupt, SystemExit):
-        with LOCK:
-            clients = list(CONNECTIONS)
-        for client in clients:
-            client.stop(frame("1900", "SHUTDOWN", "the server is shutting down"))
-        for client in clients:
-            client.writer.join(timeout=CLOSE_GRACE)
+    # LOAD-7: the main thread waits for Ctrl-C or SIGTERM while another thread
+    # accepts, so a signal never lands between accept() and CONNECTIONS.add().
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    threading.Thread(target=accept_loop, args=(listener,), daemon=True).start()
+    while not stop.wait(0.5):  # a timeout, so Ctrl-C also works on Windows
+        pass
+    shut_down()
 #@ else
 #@ if 6
 #@ todo
