@@ -115,8 +115,11 @@ def check_proxy():
         ok(f"frame proxy agrees with all {len(rows)} request vectors")
 
 
+GRADER_OPTIONS = []
+
+
 def grade(grader, level, command, cwd):
-    done = subprocess.run([grader, "--level", str(level), "--cmd", command], cwd=cwd,
+    done = subprocess.run([grader, "--level", str(level), "--cmd", command] + GRADER_OPTIONS, cwd=cwd,
                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return done.returncode, done.stdout
 
@@ -153,7 +156,10 @@ def main():
     parser.add_argument("--grader", help="path to the conformance binary (target/release/conformance)")
     parser.add_argument("--labs", default="1,2,3,4,5,6", help="which labs to grade, e.g. 1,2")
     parser.add_argument("--rust", action="store_true", help="also build and grade the Rust starters")
+    parser.add_argument("--time-scale", help="passed to the grader: multiply its timeouts on a slow machine")
     args = parser.parse_args()
+    if args.time_scale:
+        GRADER_OPTIONS.extend(["--time-scale", args.time_scale])
     check_docs()
     if not args.only_docs:
         if not args.grader:

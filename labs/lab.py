@@ -151,7 +151,9 @@ def results(report_text):
             passed = None
         else:
             passed = False
-        failure = test.get("failure") or {}
+        failure = dict(test.get("failure") or {})
+        if test.get("skip_reason"):
+            failure["skipped because"] = test["skip_reason"]
         rules = list(test.get("rules") or ([failure["rule"]] if "rule" in failure else []))
         out.append((test["slug"], passed, rules, failure))
     return out
@@ -185,13 +187,17 @@ def show_step(lab, k, tests):
     for slug, passed, _, failure in mine:
         state = {True: "✔ pass", False: "✘ FAIL", None: "… skipped"}[passed]
         print(f"  {state}  {slug}")
-        for key in ("rule", "reason", "expected", "actual", "hint"):
+        for key in ("rule", "reason", "expected", "actual", "hint", "skipped because"):
             if failure.get(key):
                 print(f"           {key}: {failure[key]}")
         for hint in failure.get("hints") or []:
             print(f"           hint: {hint}")
     if not mine:
         print("  (the grader has no test for this step's rules yet)")
+    failed = [t[0] for t in tests if t[1] is False and t not in mine]
+    if failed:
+        print(f"  Other failing tests of lab {lab}: {', '.join(failed)}")
+        print(f"  Fix those first if this step's tests were skipped; `just lab {lab} -- ...` shows them in full.")
     return 0 if mine and all(t[1] for t in mine) else 1
 
 
@@ -199,6 +205,10 @@ def progress(grader, options, command):
     worst = 0
     print("Lab  Step  Title")
     for lab in sorted(STEPS):
+        if worst:
+            # Each level's profile includes the levels below it: finish one lab first.
+            print(f"{lab}    -     Lab {lab}: not run yet (finish lab {lab - 1} first)")
+            continue
         code, text = grade(grader, lab, options, command, json_out=True)
         tests = results(text) if code in (0, 1) else None
         if tests is None:
