@@ -169,6 +169,11 @@ impl Model {
     /// messages back (CHAT-2, PRIV-4).
     pub fn compose(&mut self, text: &str, now: i64) -> Result<Request, String> {
         let me = self.me.clone().ok_or("not logged in")?;
+        if self.status != Status::Online {
+            // Sending now would lose the message: say so rather than show
+            // a line that never reaches anyone.
+            return Err("未连接 not connected: the message was not sent".into());
+        }
         if text.trim().is_empty() {
             return Err("the message is empty".into()); // CHAT-5
         }
