@@ -1,5 +1,7 @@
 """Writes the Rust starters of labs 1-6 (labs/labN-*/starter-rust). Run it after editing; students never need it."""
 import pathlib
+import shutil
+import subprocess
 LABS = pathlib.Path(__file__).resolve().parent.parent
 DIRS = {1: "lab1-first-server", 2: "lab2-framing", 3: "lab3-accounts", 4: "lab4-private-history", 5: "lab5-files", 6: "lab6-robustness"}
 ABOUT = {
@@ -275,3 +277,5 @@ for n, d in DIRS.items():
     (root / "Cargo.toml").write_text(cargo(n))
     (root / "src" / "main.rs").write_text(main_rs(n))
     (root / ".gitignore").write_text("/target\nCargo.lock\n")
+    if shutil.which("rustfmt"):
+        subprocess.run(["rustfmt", "--edition", "2024", str(root / "src" / "main.rs")], check=True)

@@ -41,7 +41,10 @@ fn main() -> std::io::Result<()> {
         eprintln!("usage: lab3-server PORT [DATA_DIR]");
         std::process::exit(2);
     };
-    let data_dir = args.get(2).cloned().unwrap_or_else(|| "chatlab-data".to_owned());
+    let data_dir = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| "chatlab-data".to_owned());
     std::fs::create_dir_all(&data_dir)?;
     // TODO (lab 3): load the accounts from data_dir (create the seed accounts,
     // with salted hashes, the first time). REG-4, REG-5.
@@ -108,7 +111,11 @@ fn handle(stream: &mut TcpStream, room: &Shared, me: &mut Option<String>, reques
             // TODO (lab 2): answer with send(stream, &Response::Pong { token }) (PING-1).
             let _ = (token, &stream);
         }
-        Request::Register { username, password, nickname } => {
+        Request::Register {
+            username,
+            password,
+            nickname,
+        } => {
             // TODO (lab 3): REG-1 to REG-5.
             let _ = (username, password, nickname);
         }

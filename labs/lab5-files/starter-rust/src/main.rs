@@ -17,8 +17,8 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use protocol::limits::MAX_FRAME;
-use protocol::{FrameBuffer, Request, Response, parse_request};
 use protocol::limits::MAX_SIDE_LINE;
+use protocol::{FrameBuffer, Request, Response, parse_request};
 use protocol::{SideCode, SideReply, parse_side_command};
 
 /// One logged-in user, as the rest of the server sees them.
@@ -43,7 +43,10 @@ fn main() -> std::io::Result<()> {
         eprintln!("usage: lab5-server PORT [DATA_DIR]");
         std::process::exit(2);
     };
-    let data_dir = args.get(2).cloned().unwrap_or_else(|| "chatlab-data".to_owned());
+    let data_dir = args
+        .get(2)
+        .cloned()
+        .unwrap_or_else(|| "chatlab-data".to_owned());
     std::fs::create_dir_all(&data_dir)?;
     // TODO (lab 3): load the accounts from data_dir (create the seed accounts,
     // with salted hashes, the first time). REG-4, REG-5.
@@ -116,7 +119,11 @@ fn handle(stream: &mut TcpStream, room: &Shared, me: &mut Option<String>, reques
             // TODO (lab 2): answer with send(stream, &Response::Pong { token }) (PING-1).
             let _ = (token, &stream);
         }
-        Request::Register { username, password, nickname } => {
+        Request::Register {
+            username,
+            password,
+            nickname,
+        } => {
             // TODO (lab 3): REG-1 to REG-5.
             let _ = (username, password, nickname);
         }
@@ -163,9 +170,15 @@ fn serve_side(mut stream: TcpStream, kind: &'static str, room: Shared) {
                     // TODO (lab 5): auth, put (read exactly SIZE bytes: take_raw,
                     // then more reads), get and quit. SIDE-2 to SIDE-8.
                     let _ = (command, kind, &room);
-                    SideReply::Err { code: SideCode::Malformed, reason: "TODO (lab 5)".to_owned() }
+                    SideReply::Err {
+                        code: SideCode::Malformed,
+                        reason: "TODO (lab 5)".to_owned(),
+                    }
                 }
-                Err(_) => SideReply::Err { code: SideCode::Malformed, reason: "not a command".to_owned() },
+                Err(_) => SideReply::Err {
+                    code: SideCode::Malformed,
+                    reason: "not a command".to_owned(),
+                },
             };
             if stream.write_all(&reply.to_bytes()).is_err() {
                 return;
