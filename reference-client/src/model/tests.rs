@@ -199,7 +199,10 @@ fn reconnect_does_not_repeat_messages_already_shown() {
         T,
     );
     assert!(model.users().is_empty());
-    assert!(model.compose("lost?", T).is_err(), "offline: nothing is sent");
+    assert!(
+        model.compose("lost?", T).is_err(),
+        "offline: nothing is sent"
+    );
     model.apply(Event::Status(Status::Online), T);
     frame(
         &mut model,

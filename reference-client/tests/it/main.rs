@@ -9,6 +9,7 @@
 mod peer;
 mod server;
 mod terminal;
+mod tidy;
 
 #[cfg(feature = "gui")]
 mod gui;
