@@ -19,10 +19,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::password_hash::PasswordHash;
 use protocol::{FailReason, Nickname, Password, Reason, Username};
 use serde::{Deserialize, Serialize};
+
+use crate::hashing::Hashing;
 
 /// The seed accounts, built into the binary so the server works from any
 /// directory with no arguments.
@@ -107,23 +108,22 @@ pub struct Accounts {
     accounts: Mutex<HashMap<String, Account>>,
     /// The open accounts file; its lock also orders registrations.
     file: Mutex<File>,
-    hasher: Argon2<'static>,
+    hashing: Hashing,
 }
 
 impl Accounts {
     /// Opens (or on first run, creates from the seed accounts) the accounts
     /// file in `dir`.
     pub fn open(dir: &Path, cost: HashCost) -> Result<Self, AccountsError> {
-        let params = Params::new(cost.memory_kib, cost.iterations, 1, None)
+        let hashing = Hashing::new(cost.memory_kib, cost.iterations)
             .map_err(|e| AccountsError::Cost(e.to_string()))?;
-        let hasher = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let path = dir.join(FILE_NAME);
         let io_err = |source| AccountsError::Io {
             path: path.clone(),
             source,
         };
         if !path.exists() {
-            create_from_seeds(&path, &hasher).map_err(io_err)?;
+            create_from_seeds(&path, &hashing).map_err(io_err)?;
         }
         let text = std::fs::read_to_string(&path).map_err(io_err)?;
         let mut accounts = HashMap::new();
@@ -157,7 +157,7 @@ impl Accounts {
         Ok(Self {
             accounts: Mutex::new(accounts),
             file: Mutex::new(file),
-            hasher,
+            hashing,
         })
     }
 
@@ -181,11 +181,14 @@ impl Accounts {
             .get(username)
             .cloned()
             .ok_or(Reason::UnknownUser)?;
-        let hash = PasswordHash::new(&account.hash).map_err(|_| Reason::WrongPassword)?;
-        self.hasher
-            .verify_password(password.as_bytes(), &hash)
-            .map_err(|_| Reason::WrongPassword)?;
-        Ok((account.username, account.nickname))
+        match self.hashing.verify(password, &account.hash) {
+            Ok(true) => Ok((account.username, account.nickname)),
+            Ok(false) => Err(Reason::WrongPassword),
+            Err(e) => {
+                log::error!("cannot check the password of {username}: {e}");
+                Err(Reason::WrongPassword)
+            }
+        }
     }
 
     /// Creates an account for a `0003` (REG-2 to REG-5). It is on disk, synced,
@@ -205,7 +208,7 @@ impl Accounts {
         let (username, password, nickname) =
             check_registration(username, password, nickname, taken).map_err(FailReason::Code)?;
         // Hash before taking the file lock: this is the slow part.
-        let hash = hash(&self.hasher, &password).map_err(server_error)?;
+        let hash = self.hashing.hash(password.as_str()).map_err(server_error)?;
         let mut file = self.file.lock().expect("accounts file lock");
         // Checked again under the file lock, which every registration holds
         // while it writes: two racing registrations cannot both succeed.
@@ -250,13 +253,6 @@ fn server_error(error: impl std::fmt::Display) -> FailReason {
     FailReason::Other("SERVER_ERROR".to_owned())
 }
 
-fn hash(hasher: &Argon2<'_>, password: &Password) -> Result<String, argon2::password_hash::Error> {
-    let salt = SaltString::encode_b64(&crate::random16())?;
-    Ok(hasher
-        .hash_password(password.as_str().as_bytes(), &salt)?
-        .to_string())
-}
-
 fn parse_line(line: &str) -> Result<Account, String> {
     let line: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
     PasswordHash::new(&line.hash).map_err(|e| format!("bad password hash: {e}"))?;
@@ -284,7 +280,7 @@ fn write_line(file: &mut File, account: &Account) -> io::Result<()> {
 
 /// Hashes the seed accounts into a new accounts file, atomically: a crash
 /// leaves either no file or a complete one.
-fn create_from_seeds(path: &Path, hasher: &Argon2<'_>) -> io::Result<()> {
+fn create_from_seeds(path: &Path, hashing: &Hashing) -> io::Result<()> {
     let seeds: Vec<Seed> = serde_json::from_str(FIXTURE).map_err(io::Error::other)?;
     let tmp = path.with_extension("jsonl.tmp");
     let mut file = OpenOptions::new()
@@ -298,7 +294,7 @@ fn create_from_seeds(path: &Path, hasher: &Argon2<'_>) -> io::Result<()> {
             check_registration(&seed.username, &seed.password, &seed.nickname, |_| false).map_err(
                 |r| io::Error::other(format!("bad seed account {}: {r}", seed.username)),
             )?;
-        let hash = hash(hasher, &password).map_err(|e| io::Error::other(e.to_string()))?;
+        let hash = hashing.hash(password.as_str()).map_err(io::Error::other)?;
         let account = Account {
             username,
             nickname,

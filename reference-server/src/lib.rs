@@ -5,7 +5,8 @@
 //!
 //! - [`room`]: the chat logic as a pure state machine. No sockets, no clock:
 //!   it takes parsed frames and the time, and queues encoded frames.
-//! - [`accounts`]: accounts on disk, Argon2 password hashes (REG-4, REG-5).
+//! - [`accounts`] and [`hashing`]: accounts on disk, Argon2id password hashes
+//!   made a few at a time in reused memory (REG-4, REG-5).
 //! - [`persist`] and [`store`]: history, item metadata and uploaded bytes in
 //!   the data directory (HIST-4, SIDE-3).
 //! - [`net`]: the thin socket layer. One reader thread per connection feeds the
@@ -28,6 +29,7 @@
 
 pub mod accounts;
 pub mod config;
+pub mod hashing;
 pub mod net;
 pub mod persist;
 pub mod room;

@@ -17,7 +17,8 @@ use reference_server::Args;
 
 fn main() -> ExitCode {
     let args = Args::parse();
-    let mut logger = env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
+    let mut logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"));
     if let Some(filter) = &args.log {
         logger.parse_filters(filter);
     }

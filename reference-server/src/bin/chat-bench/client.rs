@@ -56,7 +56,11 @@ impl Gate {
             if stop.load(Ordering::Relaxed) {
                 return false;
             }
-            now = self.changed.wait_timeout(now, Duration::from_millis(100)).unwrap().0;
+            now = self
+                .changed
+                .wait_timeout(now, Duration::from_millis(100))
+                .unwrap()
+                .0;
         }
         true
     }
@@ -69,7 +73,8 @@ pub struct Run {
     pub epoch: Instant,
     pub gate: Gate,
     pub stop: AtomicBool,
-    /// `got[receiver * senders + sender]`: messages received, in order.
+    /// `got[sender * clients + receiver]`: messages received, in order. One
+    /// sender's counters are contiguous, so its flow-control scan is cheap.
     pub got: Vec<AtomicU32>,
     pub delivered: AtomicU64,
     pub logged_in: AtomicUsize,
@@ -85,7 +90,9 @@ pub struct Run {
 
 impl Run {
     pub fn new(work: Workload, addr: SocketAddr) -> Self {
-        let got = (0..work.clients * work.senders).map(|_| AtomicU32::new(0)).collect();
+        let got = (0..work.clients * work.senders)
+            .map(|_| AtomicU32::new(0))
+            .collect();
         Self {
             work,
             addr,
@@ -129,6 +136,26 @@ struct Conn {
 }
 
 impl Conn {
+    /// Reads more bytes into the frame buffer; false on EOF, error or stop.
+    fn read_more(&mut self, stop: &AtomicBool) -> bool {
+        loop {
+            match self.stream.read(&mut self.buf) {
+                Ok(0) => return false,
+                Ok(n) => {
+                    self.frames.push(&self.buf[..n]);
+                    return true;
+                }
+                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
+                    if stop.load(Ordering::Relaxed) {
+                        return false;
+                    }
+                }
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// The next response, `None` on EOF, error or stop.
     fn next(&mut self, stop: &AtomicBool) -> Option<Response> {
         loop {
@@ -182,7 +209,9 @@ pub fn client(run: &Run, i: usize) {
 fn login(run: &Run, i: usize) -> Option<Conn> {
     let stream = TcpStream::connect(run.addr).ok()?;
     stream.set_nodelay(true).ok()?;
-    stream.set_read_timeout(Some(Duration::from_millis(200))).ok()?;
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .ok()?;
     let mut conn = Conn {
         stream,
         frames: FrameBuffer::new(1 << 20),
@@ -205,7 +234,9 @@ fn login(run: &Run, i: usize) -> Option<Conn> {
 
 fn fence(run: &Run, conn: &mut Conn, token: &str) -> bool {
     let token = Token::new(token).expect("a valid token");
-    let ping = Request::Ping { token: token.clone() };
+    let ping = Request::Ping {
+        token: token.clone(),
+    };
     if conn.stream.write_all(&ping.to_bytes()).is_err() {
         return false;
     }
@@ -219,46 +250,58 @@ fn fence(run: &Run, conn: &mut Conn, token: &str) -> bool {
 }
 
 /// Reads until every expected message arrived, checking per-sender order
-/// (CHAT-4) and recording latencies.
+/// (CHAT-4) and recording latencies. Progress is published for the senders'
+/// flow control each time the buffered frames run out.
 fn receive(run: &Run, me: usize, conn: &mut Conn) {
     let work = &run.work;
     let expected = |s: usize| if s == me { 0 } else { work.messages };
     let mut remaining: u64 = (0..work.senders).map(|s| u64::from(expected(s))).sum();
     let mut next = vec![0u32; work.senders];
+    let mut dirty = Vec::new();
+    let mut is_dirty = vec![false; work.senders];
     let mut latency = Histogram::new();
     let mut counted = 0u64;
-    while remaining > 0 {
-        let Some(response) = conn.next(&run.stop) else {
-            break;
-        };
-        let (nickname, text) = match response {
-            Response::Chat { nickname, text } => (nickname, text),
-            Response::Error { .. } => {
-                run.server_errors.fetch_add(1, Ordering::Relaxed);
-                break;
+    'run: while remaining > 0 {
+        while let Some(line) = conn.frames.next_line() {
+            let (nickname, text) = match line.map(parse_response) {
+                Ok(Ok(Response::Chat { nickname, text })) => (nickname, text),
+                Ok(Ok(Response::Error { .. })) | Ok(Err(_)) | Err(_) => {
+                    run.server_errors.fetch_add(1, Ordering::Relaxed);
+                    break 'run;
+                }
+                Ok(Ok(_)) => continue,
+            };
+            let now = run.now_ns();
+            let (Some(sender), Some((seq, sent))) =
+                (sender_of(nickname.as_str()), seq_of(text.as_str()))
+            else {
+                run.order_errors.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
+            if sender >= work.senders || seq != next[sender] {
+                run.order_errors.fetch_add(1, Ordering::Relaxed);
+                continue;
             }
-            _ => continue,
-        };
-        let now = run.now_ns();
-        let (Some(sender), Some((seq, sent))) = (sender_of(nickname.as_str()), seq_of(text.as_str())) else {
-            run.order_errors.fetch_add(1, Ordering::Relaxed);
-            continue;
-        };
-        if sender >= work.senders || seq != next[sender] {
-            run.order_errors.fetch_add(1, Ordering::Relaxed);
-            continue;
+            if !is_dirty[sender] {
+                is_dirty[sender] = true;
+                dirty.push(sender);
+            }
+            next[sender] += 1;
+            latency.record(Duration::from_nanos(now.saturating_sub(sent)));
+            remaining -= 1;
+            counted += 1;
         }
-        next[sender] += 1;
-        run.got[me * work.senders + sender].store(next[sender], Ordering::Relaxed);
-        latency.record(Duration::from_nanos(now.saturating_sub(sent)));
-        remaining -= 1;
-        counted += 1;
-        if counted % 1024 == 0 {
-            run.delivered.fetch_add(1024, Ordering::Relaxed);
+        for sender in dirty.drain(..) {
+            is_dirty[sender] = false;
+            run.got[sender * work.clients + me].store(next[sender], Ordering::Relaxed);
+        }
+        if remaining > 0 && !conn.read_more(&run.stop) {
+            break;
         }
     }
-    run.delivered.fetch_add(counted % 1024, Ordering::Relaxed);
-    run.last_delivery_ns.fetch_max(run.now_ns(), Ordering::Relaxed);
+    run.delivered.fetch_add(counted, Ordering::Relaxed);
+    run.last_delivery_ns
+        .fetch_max(run.now_ns(), Ordering::Relaxed);
     run.latency.lock().unwrap().merge(&latency);
     run.finished.fetch_add(1, Ordering::Relaxed);
 }
@@ -274,10 +317,15 @@ fn send(run: &Run, me: usize, mut stream: TcpStream) {
         let per_sender = work.rate as f64 / receivers / work.senders as f64;
         Duration::from_secs_f64(1.0 / per_sender)
     });
-    let batch = if interval.is_some() { 1 } else { work.batch.max(1) };
+    let batch = if interval.is_some() {
+        1
+    } else {
+        work.batch.max(1)
+    };
     let start = run.epoch.elapsed();
     let mut out = Vec::new();
     let mut seq = 0u32;
+    let mut allowed = 0u32;
     while seq < work.messages && !run.stop.load(Ordering::Relaxed) {
         match interval {
             Some(interval) => {
@@ -286,7 +334,7 @@ fn send(run: &Run, me: usize, mut stream: TcpStream) {
                     std::thread::sleep(wait);
                 }
             }
-            None => wait_for_window(run, me, seq),
+            None => wait_for_window(run, me, seq, &mut allowed),
         }
         out.clear();
         let end = (seq + batch as u32).min(work.messages);
@@ -307,19 +355,24 @@ fn send(run: &Run, me: usize, mut stream: TcpStream) {
 
 /// Flow control: a saturating sender waits while it is more than `window`
 /// messages ahead of its slowest receiver, so that no server queue overflows
-/// because the load generator itself falls behind.
-fn wait_for_window(run: &Run, me: usize, seq: u32) {
+/// because the load generator itself falls behind. `allowed` caches the last
+/// scan, so the receivers' counters are read only when the window closes.
+fn wait_for_window(run: &Run, me: usize, seq: u32, allowed: &mut u32) {
     let work = &run.work;
-    loop {
-        let slowest = (0..work.clients)
-            .filter(|&r| r != me)
-            .map(|r| run.got[r * work.senders + me].load(Ordering::Relaxed))
+    let mine = &run.got[me * work.clients..(me + 1) * work.clients];
+    while seq >= *allowed && !run.stop.load(Ordering::Relaxed) {
+        let slowest = mine
+            .iter()
+            .enumerate()
+            .filter(|&(r, _)| r != me)
+            .map(|(_, got)| got.load(Ordering::Relaxed))
             .min()
             .unwrap_or(u32::MAX);
-        if seq < slowest.saturating_add(work.window) || run.stop.load(Ordering::Relaxed) {
+        *allowed = slowest.saturating_add(work.window);
+        if seq < *allowed {
             return;
         }
-        std::thread::sleep(Duration::from_micros(100));
+        std::thread::sleep(Duration::from_micros(50));
     }
 }
 

@@ -137,7 +137,10 @@ fn spawn_server(args: &BenchArgs) -> anyhow::Result<(ServerProcess, SocketAddr)>
     if let Some(extra) = &args.server_args {
         cmd.args(extra.split_whitespace());
     }
-    let mut child = cmd.stdout(Stdio::piped()).spawn().context("cannot start the server")?;
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .spawn()
+        .context("cannot start the server")?;
     let mut line = String::new();
     BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line)?;
     let addr = line
@@ -205,9 +208,11 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         threads.push(thread);
     }
     let settled = wait_until(deadline, || {
-        run.logged_in.load(Ordering::Relaxed) + run.login_errors.load(Ordering::Relaxed) == args.clients
+        run.logged_in.load(Ordering::Relaxed) + run.login_errors.load(Ordering::Relaxed)
+            == args.clients
     });
-    let login_time = Duration::from_nanos(run.last_login_ns.load(Ordering::Relaxed)).saturating_sub(login_start);
+    let login_time =
+        Duration::from_nanos(run.last_login_ns.load(Ordering::Relaxed)).saturating_sub(login_start);
     let logged_in = run.logged_in.load(Ordering::Relaxed);
     println!(
         "connect+login: {logged_in}/{} clients in {:.1} ms{}",
@@ -221,7 +226,10 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     if let Some(idle) = args.idle {
         wait_until(Instant::now() + Duration::from_secs(idle), || false);
         let alive = check_alive(addr, &run);
-        println!("idle: {alive}/{} clients still answer after {idle} s", args.clients);
+        println!(
+            "idle: {alive}/{} clients still answer after {idle} s",
+            args.clients
+        );
         report_memory("server memory, idle", pid);
         run.stop.store(true, Ordering::Relaxed);
         run.gate.open(2);
@@ -233,12 +241,15 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     }
     let run_start = run.epoch.elapsed();
     run.gate.open(2);
-    let finished = wait_until(deadline, || run.finished.load(Ordering::Relaxed) == logged_in);
+    let finished = wait_until(deadline, || {
+        run.finished.load(Ordering::Relaxed) == logged_in
+    });
     run.stop.store(true, Ordering::Relaxed);
     for thread in threads {
         let _ = thread.join();
     }
-    let elapsed = Duration::from_nanos(run.last_delivery_ns.load(Ordering::Relaxed)).saturating_sub(run_start);
+    let elapsed = Duration::from_nanos(run.last_delivery_ns.load(Ordering::Relaxed))
+        .saturating_sub(run_start);
     let delivered = run.delivered.load(Ordering::Relaxed);
     let expected = args.senders as u64 * u64::from(args.messages) * (args.clients as u64 - 1);
     let latency = run.latency.lock().unwrap();
@@ -274,7 +285,11 @@ fn ms(d: Duration) -> f64 {
 fn report_memory(what: &str, pid: Option<u32>) {
     if let Some((rss, peak)) = pid.and_then(rss_kib) {
         let threads = pid.and_then(stats::threads).unwrap_or(0);
-        println!("{what}: RSS {:.1} MiB (peak {:.1} MiB), {threads} threads", rss as f64 / 1024.0, peak as f64 / 1024.0);
+        println!(
+            "{what}: RSS {:.1} MiB (peak {:.1} MiB), {threads} threads",
+            rss as f64 / 1024.0,
+            peak as f64 / 1024.0
+        );
     }
 }
 
@@ -297,12 +312,15 @@ fn register(addr: SocketAddr, clients: usize) -> anyhow::Result<()> {
         let handles: Vec<_> = (0..workers)
             .map(|w| scope.spawn(move || register_some(addr, (w..clients).step_by(workers))))
             .collect();
-        handles.into_iter().try_for_each(|h| h.join().expect("register thread"))
+        handles
+            .into_iter()
+            .try_for_each(|h| h.join().expect("register thread"))
     })
 }
 
 fn register_some(addr: SocketAddr, ids: impl Iterator<Item = usize>) -> anyhow::Result<()> {
-    let mut stream = TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
+    let mut stream =
+        TcpStream::connect(addr).with_context(|| format!("cannot connect to {addr}"))?;
     stream.set_read_timeout(Some(Duration::from_secs(30)))?;
     let mut out = Vec::new();
     let mut count = 0;
