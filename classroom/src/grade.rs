@@ -137,8 +137,9 @@ pub fn grade(batch: &Batch, index: usize, student: &str, dir: &Path) -> StudentR
                 left.len()
             );
             leftovers = Some(format!(
-                "{} processes of the submission survived the final sweep",
-                left.len()
+                "{} processes of the submission survived the final sweep: {}",
+                left.len(),
+                left.join(", ")
             ));
         }
     }

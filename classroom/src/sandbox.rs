@@ -323,19 +323,35 @@ pub fn run(spec: &SandboxSpec, p: &Placeholders) -> anyhow::Result<i32> {
         lock: Mutex::new(()),
         pid: child.id(),
     });
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
     if let Some(out) = child.stdout.take() {
-        let cap = cap.clone();
-        std::thread::spawn(move || cap.forward(out, &mut std::io::stdout()));
+        let (cap, done) = (cap.clone(), done_tx.clone());
+        std::thread::spawn(move || {
+            cap.forward(out, &mut std::io::stdout());
+            let _ = done.send(());
+        });
     }
     if let Some(err) = child.stderr.take() {
-        let cap = cap.clone();
-        std::thread::spawn(move || cap.forward(err, &mut std::io::stderr()));
+        let (cap, done) = (cap.clone(), done_tx.clone());
+        std::thread::spawn(move || {
+            cap.forward(err, &mut std::io::stderr());
+            let _ = done.send(());
+        });
     }
+    drop(done_tx);
     let status = child
         .wait()
         .context("cannot wait for the student's program")?;
-    // The forwarding threads are not joined: a process the student left
-    // behind may hold the pipes open, and the grader must not wait for it.
+    // Let the forwarders pass on the last output, but only briefly: a
+    // process the student left behind may hold the pipes open, and the
+    // grader must not wait for it. (The threads are then left to the exit.)
+    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    for _ in 0..2 {
+        let left = until.saturating_duration_since(std::time::Instant::now());
+        if done_rx.recv_timeout(left).is_err() {
+            break;
+        }
+    }
     if cap.over.load(Ordering::SeqCst) {
         return Ok(EXIT_OUTPUT_LIMIT);
     }
@@ -451,20 +467,30 @@ pub fn sweep_uid(uid: u32) {
     log::warn!("processes of uid {uid} survived 20 sweeps");
 }
 
-/// The processes (pids) owned by `uid`, read from /proc.
-pub fn processes_of(uid: u32) -> Vec<u32> {
+/// The live processes of `uid`, read from /proc, as `pid name (state)`.
+/// Zombies are left out: they are dead, and only wait for a parent to reap them.
+pub fn processes_of(uid: u32) -> Vec<String> {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return Vec::new();
     };
+    let uid = uid.to_string();
     entries
         .filter_map(|e| e.ok())
         .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| {
-            std::fs::read_to_string(format!("/proc/{pid}/status")).is_ok_and(|s| {
-                s.lines().any(|l| {
-                    l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some(&uid.to_string())
-                })
-            })
+        .filter_map(|pid| {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+            let field = |name: &str| {
+                status
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name))
+                    .map(str::trim)
+                    .unwrap_or("")
+                    .to_owned()
+            };
+            let owned = field("Uid:").split_whitespace().next() == Some(uid.as_str());
+            let state = field("State:");
+            (owned && !state.starts_with('Z') && !state.starts_with('X'))
+                .then(|| format!("{pid} {} ({state})", field("Name:")))
         })
         .collect()
 }
