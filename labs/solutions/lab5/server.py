@@ -44,6 +44,7 @@ ACCOUNTS = {}  # username -> {"nickname", "salt", "hash", "iterations"}: never a
 DATA_DIR = "chatlab-data"
 HISTORY = deque(maxlen=MAX_HISTORY)  # the most recent messages, oldest first (HIST-3)
 LAST_TIME = [0]  # the time of the newest message, so times never go back (HIST-5)
+HISTORY_FILE = []  # the open history file, appended to by record()
 TICKETS = {}  # ticket -> username (SIDE-2)
 ITEMS = {}  # item id -> Item (SIDE-6)
 
@@ -222,15 +223,15 @@ def history_path():
 
 
 def load_history():
-    """HIST-4: the history survives a restart."""
-    if not os.path.exists(history_path()):
-        return
-    with open(history_path(), encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                HISTORY.append(json.loads(line))
+    """HIST-4: the history survives a restart. Then keep the file open for appending."""
+    if os.path.exists(history_path()):
+        with open(history_path(), encoding="utf-8") as f:
+            for line in f:
+                if line.strip():
+                    HISTORY.append(json.loads(line))
     if HISTORY:
         LAST_TIME[0] = HISTORY[-1]["time"]
+    HISTORY_FILE.append(open(history_path(), "a", encoding="utf-8"))
 
 
 def record(sender, to, text):
@@ -239,8 +240,9 @@ def record(sender, to, text):
     LAST_TIME[0] = now
     entry = {"time": now, "from": sender.user, "nickname": sender.nick, "to": to, "text": text}
     HISTORY.append(entry)
-    with open(history_path(), "a", encoding="utf-8") as f:
-        f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    f = HISTORY_FILE[0]
+    f.write(json.dumps(entry, ensure_ascii=False) + "\n")
+    f.flush()  # to the operating system at once: a killed server loses nothing
 
 
 def send_history(client):
