@@ -305,7 +305,11 @@ impl Conn {
                 } else {
                     Err(Failure::mismatch(
                         rule,
-                        format!("{} received a different frame than expected", self.name),
+                        format!(
+                            "{} expected `{pattern}` but received `{}`",
+                            self.name,
+                            crate::transcript::short(&line)
+                        ),
                         pattern,
                         &line,
                     ))

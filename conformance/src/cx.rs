@@ -47,7 +47,9 @@ impl Timing {
 /// What a test may assume about the run and the server.
 #[derive(Debug, Clone)]
 pub struct Env {
-    /// The level being graded: frames of higher levels are not expected.
+    /// The level of the test: what it may expect after a login (the online
+    /// list from Level 3, the history from Level 4). Frames of higher levels
+    /// that a more advanced server sends are skipped (`BACKGROUND_IDS`).
     pub level: u8,
     /// Timeouts.
     pub timing: Timing,
@@ -419,7 +421,7 @@ impl<'a> Cx<'a> {
 
     /// Kills the server and starts it again on the same data directory;
     /// skips the test if the grader did not start the server.
-    pub fn restart(&mut self) -> Outcome {
+    pub fn restart(&mut self, graceful: bool) -> Outcome {
         if self.server.process.is_none() {
             return Err(Stop::Skip(
                 "needs to restart the server, which only works with --cmd".into(),
@@ -427,9 +429,13 @@ impl<'a> Cx<'a> {
         }
         self.tx.note(
             "--",
-            "the grader kills the server (SIGKILL) and starts it again",
+            if graceful {
+                "the grader stops the server (SIGTERM, then SIGKILL) and starts it again"
+            } else {
+                "the grader kills the server (SIGKILL) and starts it again"
+            },
         );
-        self.server.restart().map_err(|e| {
+        self.server.restart(graceful).map_err(|e| {
             Stop::Fail(Failure::new(
                 "REG-5",
                 format!("the server did not come back after a restart: {e}"),

@@ -298,7 +298,7 @@ fn run_once(
                     next_ready(&state, &changed, chosen, &index, ping, options.level)
                 {
                     let env = Env {
-                        level: options.level.max(chosen[i].level),
+                        level: chosen[i].level,
                         timing,
                         fence,
                         fresh: target.spawns(),
@@ -510,7 +510,12 @@ fn run_entry(entry: &Entry, target: &Target, options: &Options, env: Env) -> Tes
             result.status = Status::Skip;
             result.skip_reason = Some(why);
         }
-        Err(Stop::Fail(failure)) => {
+        Err(Stop::Fail(mut failure)) => {
+            if let Some(exit) = &exit {
+                // The crash explains the failure better than its symptom does.
+                failure.hint = Some(format!("the check that noticed it: {}", failure.reason));
+                failure.reason = format!("your server stopped during this test: {exit}");
+            }
             result.status = Status::Fail;
             result.failed_runs = 1;
             let output = instance
@@ -538,9 +543,6 @@ fn report(
         .unwrap_or_default();
     let mut hints: Vec<String> = failure.hint.iter().cloned().collect();
     hints.extend(entry.case.hints.iter().map(|h| (*h).to_owned()));
-    if let Some(exit) = &server_exit {
-        hints.insert(0, format!("your server stopped during this test: {exit}"));
-    }
     FailureReport {
         rule: failure.rule,
         rule_text,

@@ -348,6 +348,24 @@ impl Instance {
                 startup,
                 _temp: None,
             }),
+            Target::Cmd { .. } => {
+                // Another process may take a port between our check and the
+                // server's bind; then the server exits with EADDRINUSE and
+                // gets a fresh triple. Any other early exit is final.
+                let mut tries = 0;
+                loop {
+                    match Self::spawn(target, startup) {
+                        Err(e) if tries < 4 && e.0.to_lowercase().contains("in use") => tries += 1,
+                        other => return other,
+                    }
+                }
+            }
+        }
+    }
+
+    fn spawn(target: &Target, startup: Duration) -> Result<Instance, StartError> {
+        match target {
+            Target::Addr { .. } => unreachable!("only spawned targets are started"),
             Target::Cmd {
                 template,
                 photo_offset,
@@ -382,13 +400,23 @@ impl Instance {
         }
     }
 
-    /// Kills the server (SIGKILL, no chance to save) and starts it again on
-    /// the same ports with the same data directory (REG-5, HIST-4).
-    pub fn restart(&mut self) -> Result<(), StartError> {
+    /// Stops the server and starts it again on the same ports with the same
+    /// data directory (REG-5, HIST-4).
+    ///
+    /// With `graceful`, the server first gets SIGTERM and a moment to save
+    /// and exit (HIST-4 speaks of a restart, not of a crash).
+    pub fn restart(&mut self, graceful: bool) -> Result<(), StartError> {
         let Some(command) = self.command.clone() else {
             return Err(StartError("the grader did not start this server".into()));
         };
         if let Some(mut old) = self.process.take() {
+            if graceful {
+                old.signal("TERM");
+                let deadline = Instant::now() + self.startup / 4;
+                while old.exited().is_none() && Instant::now() < deadline {
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            }
             old.kill();
         }
         self.process = Some(ServerProcess::start(&command, self.chat, self.startup)?);

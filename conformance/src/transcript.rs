@@ -114,6 +114,17 @@ pub fn show(bytes: &[u8]) -> String {
     out
 }
 
+/// [`show`], cut to 80 characters for one-line reasons.
+pub fn short(bytes: &[u8]) -> String {
+    let shown = show(bytes);
+    if shown.chars().count() <= 80 {
+        shown
+    } else {
+        let cut: String = shown.chars().take(60).collect();
+        format!("{cut}… ({} bytes)", bytes.len())
+    }
+}
+
 /// Renders events as the lines of a report.
 pub fn render(events: &[Event]) -> Vec<String> {
     events

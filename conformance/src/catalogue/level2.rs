@@ -67,7 +67,7 @@ pub const TESTS: &[TestCase] = &[
         hints: &[
             "stop buffering at 4096 bytes without an LF, answer 1900|TOO_LONG|… once, and drop bytes until the next LF",
         ],
-        deps: &["ping", "chat-basic"],
+        deps: &["frame-sticky", "ping", "chat-basic"],
         modes: false,
         run: frame_too_long,
     },
@@ -77,7 +77,7 @@ pub const TESTS: &[TestCase] = &[
         rules: &["FRAME-6"],
         description: "a frame holding NUL or a bare CR is answered MALFORMED",
         hints: &["check each line for b\"\\x00\" and b\"\\r\" before you split it"],
-        deps: &["ping"],
+        deps: &["frame-sticky", "ping"],
         modes: false,
         run: frame_control_bytes,
     },
@@ -87,7 +87,7 @@ pub const TESTS: &[TestCase] = &[
         rules: &["FRAME-7"],
         description: "empty lines (LF, CR LF) get no answer at all",
         hints: &["skip empty lines before parsing: if not line: continue"],
-        deps: &["ping"],
+        deps: &["frame-sticky", "ping"],
         modes: false,
         run: frame_empty_lines,
     },
@@ -111,7 +111,7 @@ pub const TESTS: &[TestCase] = &[
         rules: &["ESC-3"],
         description: "an unknown escape (\\q) or a lone trailing backslash gets BAD_ESCAPE and is not delivered",
         hints: &["after a backslash only \\, p, n and r may follow; anything else is BAD_ESCAPE"],
-        deps: &["ping", "chat-basic"],
+        deps: &["frame-sticky", "ping", "chat-basic"],
         modes: false,
         run: esc_bad,
     },
@@ -121,7 +121,7 @@ pub const TESTS: &[TestCase] = &[
         rules: &["CHAT-5"],
         description: "a chat with empty text gets BAD_FIELD and is not delivered",
         hints: &["reject an empty text with 1900|BAD_FIELD|… before forwarding"],
-        deps: &["ping", "chat-basic"],
+        deps: &["frame-sticky", "ping", "chat-basic"],
         modes: false,
         run: chat_empty_text,
     },
@@ -134,7 +134,7 @@ pub const TESTS: &[TestCase] = &[
             "answer every frame you cannot act on with exactly one 1900|CODE|reason; never ignore it silently",
             "decode bytes with errors caught: invalid UTF-8 is NOT_UTF8, not a crashed thread",
         ],
-        deps: &["ping"],
+        deps: &["frame-sticky", "ping"],
         modes: false,
         run: err_codes,
     },
@@ -146,7 +146,7 @@ pub const TESTS: &[TestCase] = &[
         hints: &[
             "check in this order: UTF-8, NUL/CR and id syntax, unknown id, field count, escapes, field syntax, field values, login state",
         ],
-        deps: &["ping", "login-ok"],
+        deps: &["frame-sticky", "ping", "login-ok"],
         modes: false,
         run: err_order,
     },
@@ -158,7 +158,7 @@ pub const TESTS: &[TestCase] = &[
         hints: &[
             "remember per connection whether it is logged in, and check it before acting on a frame",
         ],
-        deps: &["ping", "login-ok"],
+        deps: &["frame-sticky", "ping", "login-ok"],
         modes: false,
         run: err_login_state,
     },
@@ -170,7 +170,7 @@ pub const TESTS: &[TestCase] = &[
         hints: &[
             "the username inside 0002 is only a claim: compare it with the user logged in on this connection",
         ],
-        deps: &["ping", "chat-basic"],
+        deps: &["frame-sticky", "ping", "chat-basic"],
         modes: false,
         run: err_impersonation,
     },
@@ -183,7 +183,7 @@ pub const TESTS: &[TestCase] = &[
             "after sending 1900, continue the receive loop; do not close the socket",
             "a frame that gets an error must not change state: ALREADY_LOGGED_IN leaves the first login in place",
         ],
-        deps: &["ping", "chat-basic"],
+        deps: &["frame-sticky", "ping", "chat-basic"],
         modes: false,
         run: err_stays_open,
     },
@@ -195,7 +195,7 @@ pub const TESTS: &[TestCase] = &[
         hints: &[
             "handle one connection's frames in order and queue a chat to every receiver before reading the next frame",
         ],
-        deps: &["ping", "chat-basic"],
+        deps: &["frame-sticky", "ping", "chat-basic"],
         modes: false,
         run: ping_fence,
     },
@@ -213,7 +213,7 @@ fn one_answer(cx: &mut Cx, conn: &mut Conn, bytes: &[u8], pattern: &str, rule: &
             format!(
                 "{} sent `{}` and got the wrong answer",
                 conn.name,
-                crate::transcript::show(bytes.strip_suffix(b"\n").unwrap_or(bytes))
+                crate::transcript::short(bytes.strip_suffix(b"\n").unwrap_or(bytes))
             ),
             pattern,
             one,
@@ -224,7 +224,7 @@ fn one_answer(cx: &mut Cx, conn: &mut Conn, bytes: &[u8], pattern: &str, rule: &
             format!(
                 "{} sent `{}` and got no answer before the fence's 1007: expected `{pattern}`",
                 conn.name,
-                crate::transcript::show(bytes.strip_suffix(b"\n").unwrap_or(bytes))
+                crate::transcript::short(bytes.strip_suffix(b"\n").unwrap_or(bytes))
             ),
         )
         .into()),

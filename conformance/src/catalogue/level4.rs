@@ -87,7 +87,7 @@ pub const TESTS: &[TestCase] = &[
         slug: "hist-restart",
         level: 4,
         rules: &["HIST-4"],
-        description: "history survives the server being killed and restarted",
+        description: "history survives the server being stopped (SIGTERM) and started again",
         hints: &["append each message to a file in the data directory and load it at startup"],
         deps: &["hist-replay"],
         modes: false,
@@ -338,7 +338,7 @@ fn hist_restart(cx: &mut Cx) -> Outcome {
     conns[0].send(&chat(&accounts[0].username, &text))?;
     conns[1].expect(&crate::cx::chat_out(&accounts[0].nickname, &text), "CHAT-1")?;
     drop(conns);
-    cx.restart()?;
+    cx.restart(true)?;
     let (_c, history) = login_history(cx, &accounts[2])?;
     let found = history.iter().any(|l| field(l, 5) == escape(&text));
     if !found {

@@ -5,6 +5,7 @@ use std::process::{Command, Output};
 use crate::{exe, zoo_path};
 
 fn conformance(args: &[&str]) -> Output {
+    let _heavy = crate::heavy();
     Command::new(exe())
         .args(args)
         .output()

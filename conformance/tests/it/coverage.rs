@@ -21,7 +21,7 @@ fn bold_ids() -> BTreeSet<String> {
 fn the_parser_finds_every_rule_of_spec_md() {
     let parsed: BTreeSet<String> = rules().keys().cloned().collect();
     assert_eq!(parsed, bold_ids());
-    assert!(parsed.len() >= 80, "only {} rules found", parsed.len());
+    assert!(parsed.len() >= 70, "only {} rules found", parsed.len());
 }
 
 #[test]

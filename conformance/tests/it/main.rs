@@ -21,6 +21,13 @@ use std::path::PathBuf;
 use conformance::Target;
 use conformance::runner::{Results, Status};
 
+/// Tests that start many servers take this lock, so they do not compete for
+/// the machine's two cores and turn a slow answer into a false failure.
+pub fn heavy() -> std::sync::MutexGuard<'static, ()> {
+    static HEAVY: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    HEAVY.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The `conformance` binary cargo built for these tests.
 pub fn exe() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_conformance"))

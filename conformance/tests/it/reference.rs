@@ -8,13 +8,14 @@ use crate::reference;
 
 #[test]
 fn the_reference_server_passes_everything_three_times_in_a_row() {
+    let _heavy = crate::heavy();
     let options = Options {
         level: 6,
         seed: 20261122,
         repeat: 3,
         jobs: 2,
         // Other tests run beside this one on two cores.
-        time_scale: 3.0,
+        time_scale: 5.0,
         ..Options::default()
     };
     let results = run(&reference(), &options).expect("the reference server starts");
