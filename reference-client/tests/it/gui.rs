@@ -93,7 +93,7 @@ fn chat_window_sends_and_receives() {
                 .args(["--no-reconnect", "--test-send", "大家好，我是小明 :happy:"])
                 .arg("--test-photo")
                 .arg(fixture("joy.png"))
-                .args(["--test-expect", "欢迎小明", "--test-timeout", "80"])
+                .args(["--test-expect", "欢迎小明", "--test-timeout", "50"])
                 .arg("--cache-dir")
                 .arg(cache)
                 .arg("--screenshot")

@@ -54,6 +54,8 @@ fn history_is_replayed_at_login() {
     let dir = tempfile::tempdir().unwrap();
     let mut julia = Peer::login(&server, "Julia", "sunyu", &dir.path().join("julia"));
     let mut meggie = Peer::login(&server, "Meggie", "maiji", &dir.path().join("meggie"));
+    // Julia's client only offers private chat with users it knows are online.
+    julia.expect("* Meggie joined");
     julia.send("有人吗");
     meggie.expect("Julia: 有人吗");
     julia.send("/msg Meggie 只给你");
