@@ -131,6 +131,15 @@ impl<'a> Cx<'a> {
         }
     }
 
+    /// Starts a new transcript and numbers connections from `C1` again, for
+    /// tests that replay a session (a shrunk property-based case).
+    pub fn fresh_transcript(&mut self) {
+        self.tx = Transcript::new();
+        self.conns = 0;
+        self.sides = 0;
+        self.fences = 0;
+    }
+
     /// The reply timeout.
     pub fn reply(&self) -> Duration {
         self.env.timing.reply

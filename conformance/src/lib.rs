@@ -13,6 +13,7 @@
 //!   the server, record the conversation and compare frames.
 //! - [`report`]: terminal, JSON, JUnit, Gradescope and TAP reports; rubric.
 //! - [`spec`]: the rules, read from the embedded SPEC.md.
+//! - [`session`]: property-based random sessions checked against a model.
 //!
 //! The grader reaches a server only over TCP, and frames bytes only through
 //! the `protocol` crate.
@@ -28,6 +29,7 @@ pub mod cx;
 pub mod report;
 pub mod rng;
 pub mod runner;
+pub mod session;
 pub mod spec;
 pub mod target;
 pub mod transcript;

@@ -199,6 +199,22 @@ pub const TESTS: &[TestCase] = &[
         modes: false,
         run: ping_fence,
     },
+    TestCase {
+        slug: "prop-sessions",
+        level: 2,
+        rules: &["CHAT-1", "CHAT-4", "ERR-1", "PING-2"],
+        description: "random sessions of three clients (logins, chats with |, \\ and newlines, forgeries, bad frames) match SPEC.md's model step by step",
+        hints: &["the report shows the shortest session that fails: replay it by hand with nc"],
+        deps: &[
+            "chat-basic",
+            "err-codes",
+            "err-impersonation",
+            "err-login-state",
+            "esc-roundtrip",
+        ],
+        modes: false,
+        run: crate::session::sessions,
+    },
 ];
 
 /// Sends `bytes` and checks that exactly one frame matching `pattern` comes

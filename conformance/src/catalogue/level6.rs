@@ -86,6 +86,18 @@ pub const TESTS: &[TestCase] = &[
         modes: false,
         run: load_shutdown,
     },
+    TestCase {
+        slug: "prop-garbage",
+        level: 6,
+        rules: &["LOAD-5"],
+        description: "random binary garbage in random writes, then a fresh client must still get its PING answered",
+        hints: &[
+            "wrap each connection's handler in try/except: a decode error or a bad split must only end that connection",
+        ],
+        deps: &["ping"],
+        modes: false,
+        run: crate::session::garbage,
+    },
 ];
 
 fn load_many_clients(cx: &mut Cx) -> Outcome {
