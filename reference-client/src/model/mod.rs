@@ -233,6 +233,7 @@ impl Model {
                 id,
                 name,
                 path,
+                size,
             } => {
                 let me = self
                     .me
@@ -243,7 +244,6 @@ impl Model {
                     None => (LineKind::Own, None),
                     Some(to) => (LineKind::PrivateOut, Some(to.into_string())),
                 };
-                let size = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
                 let body = item_body(kind, id, name, size, Some(path));
                 self.lines.push(Line {
                     time: now,

@@ -126,6 +126,8 @@ pub enum Event {
         name: String,
         /// The local copy in the cache directory.
         path: PathBuf,
+        /// Its size in bytes.
+        size: u64,
     },
     /// A shared item was fetched, checked against its SHA-256 and saved.
     Downloaded {
@@ -184,6 +186,7 @@ enum Input {
         id: protocol::ItemId,
         name: protocol::ItemName,
         path: PathBuf,
+        size: u64,
     },
     TransferDone(Event),
 }

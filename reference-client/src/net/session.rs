@@ -256,6 +256,7 @@ impl Session {
                     id,
                     name,
                     path,
+                    size,
                 } => {
                     // SHARE-1: the upload only stored the bytes; sharing the
                     // id on the chat port is what announces it.
@@ -271,6 +272,7 @@ impl Session {
                         id: id.into_string(),
                         name: name.into_string(),
                         path,
+                        size,
                     });
                     written
                 }

@@ -69,12 +69,13 @@ pub(super) fn spawn(
                 Transfer::Upload { kind, path, to } => {
                     let addr = if *kind == Kind::Photo { photo } else { file };
                     match upload(addr, &ticket, *kind, path, &cache) {
-                        Ok((id, name, path)) => Input::Uploaded {
+                        Ok((id, name, path, size)) => Input::Uploaded {
                             kind: *kind,
                             to: to.clone(),
                             id,
                             name,
                             path,
+                            size,
                         },
                         Err(e) => Input::TransferDone(transfer.failed(e)),
                     }
@@ -100,14 +101,14 @@ pub(super) fn spawn(
 }
 
 /// Uploads `path`, copies it into the cache, and returns the server's id, the
-/// shared name and the cached copy.
+/// shared name, the cached copy and the size.
 fn upload(
     addr: SocketAddr,
     ticket: &Ticket,
     kind: Kind,
     path: &Path,
     cache: &Path,
-) -> Result<(ItemId, ItemName, PathBuf), String> {
+) -> Result<(ItemId, ItemName, PathBuf, u64), String> {
     let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let limit = if kind == Kind::Photo {
         MAX_PHOTO
@@ -144,7 +145,7 @@ fn upload(
     side.quit();
     let copy = crate::cache::item_path(cache, id.as_str(), name.as_str());
     save(&copy, &bytes)?;
-    Ok((id, name, copy))
+    Ok((id, name, copy, bytes.len() as u64))
 }
 
 /// Fetches `item` into `dest`, checking its size and SHA-256 against both the
