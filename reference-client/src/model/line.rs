@@ -123,7 +123,7 @@ pub fn describe_reason(reason: &FailReason) -> String {
     .to_owned()
 }
 
-/// A sentence for a failed first login.
+/// A sentence for a failed login.
 pub fn describe_login_failure(failure: &LoginFailure) -> String {
     match failure {
         LoginFailure::Unreachable(e) => format!("无法连接服务器 — server unreachable: {e}"),

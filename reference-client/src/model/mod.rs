@@ -37,7 +37,7 @@ pub enum Effect {
     StatusChanged,
     /// A photo or file was shared with us: fetch it, or ask the user.
     Offer(SharedItem),
-    /// The first login failed; the text says why.
+    /// A login failed for good (see `LoginFailure`); the text says why.
     LoginFailed(String),
 }
 

@@ -90,8 +90,9 @@ pub enum Status {
     Offline,
 }
 
-/// Why the first login did not succeed; later logins after a reconnect
-/// report failures through [`Status`] instead.
+/// Why a login did not succeed: the first one, or one after a reconnect
+/// that the server refused for good (other failures after a reconnect are
+/// retried, and reported through [`Status`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LoginFailure {
     /// No TCP connection: wrong address, or no server running.
@@ -107,7 +108,7 @@ pub enum LoginFailure {
 pub enum Event {
     /// The connection changed state.
     Status(Status),
-    /// The first login failed; the session thread has ended.
+    /// A login failed for good; the session thread is ending.
     LoginFailed(LoginFailure),
     /// A frame from the server (all but `1008` tickets, which the session
     /// thread uses itself).

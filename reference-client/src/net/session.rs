@@ -73,7 +73,7 @@ impl Session {
         }
     }
 
-    /// Runs connections until the user quits, the first login fails, or the
+    /// Runs connections until the user quits, a login fails for good, or the
     /// connection is lost and reconnecting is off.
     pub(super) fn run(mut self) {
         let mut backoff = 1;
@@ -105,7 +105,10 @@ impl Session {
                 End::Rejected(FailReason::Code(Reason::AlreadyOnline)) => {
                     "the server still sees the old connection".to_owned()
                 }
-                End::Rejected(_) => break,
+                End::Rejected(reason) => {
+                    self.emit(Event::LoginFailed(LoginFailure::Rejected(reason)));
+                    break;
+                }
                 End::Unreachable(e) | End::NoAnswer(e) | End::Lost(e) => e,
             };
             if !self.config.reconnect {
@@ -125,6 +128,17 @@ impl Session {
         }
         for thread in self.transfers.drain(..) {
             let _ = thread.join();
+        }
+        // Report what the joined transfers sent on their way out.
+        while let Ok(input) = self.rx.try_recv() {
+            match input {
+                Input::TransferDone(event) => self.emit(event),
+                Input::Uploaded { name, .. } => self.emit(Event::TransferFailed {
+                    what: name.into_string(),
+                    error: "uploaded, but not shared: the client stopped".into(),
+                }),
+                _ => {}
+            }
         }
         self.emit(Event::Status(Status::Offline));
     }
