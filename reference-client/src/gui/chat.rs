@@ -112,6 +112,7 @@ impl ChatWindow {
         status.set_frame(FrameType::ThinDownBox);
         status.set_align(Align::Left | Align::Inside);
         window.end();
+        window.set_icon(Some(emoji::image(0, 32)));
         window.set_callback(move |_| {
             // The close button asks first, like the menu's Quit; Escape does nothing.
             if fltk::app::event() == fltk::enums::Event::Close {

@@ -66,6 +66,8 @@ impl LoginWindow {
         let mut clear = Button::new(310, 235, 110, 32, "清空 Clear");
         clear.emit(sender, Message::Clear);
         window.end();
+        // The seed client set its own window icon; ours is the happy emoji.
+        window.set_icon(Some(super::emoji::image(0, 32)));
         window.set_callback(move |_| {
             if fltk::app::event() == fltk::enums::Event::Close {
                 fltk::app::quit();
