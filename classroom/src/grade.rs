@@ -233,9 +233,10 @@ fn run(
     );
     let results = work.path().join("results.json");
     let log = work.path().join("harness.log");
-    let mut cmd = if batch.caps.netns {
+    let mut cmd = if let Some(flags) = &batch.caps.netns {
         let mut c = Command::new("unshare");
-        c.args(["--net", "--", "sh", "-c"])
+        c.args(flags)
+            .args(["--", "sh", "-c"])
             .arg(format!("{} && exec \"$@\"", sandbox::NETNS_LOOPBACK_UP))
             .arg("sh")
             .arg(&batch.conformance);

@@ -90,8 +90,10 @@ pub struct Capabilities {
     pub prlimit: bool,
     /// The grader is root and `setpriv` runs: students get users of their own.
     pub setpriv: bool,
-    /// `unshare --net` works and loopback can be brought up inside.
-    pub netns: bool,
+    /// The `unshare` flags that make a network namespace with loopback up:
+    /// `--net` as root, `--net --map-root-user` for other users where user
+    /// namespaces are allowed; `None` if neither works.
+    pub netns: Option<Vec<String>>,
 }
 
 impl Capabilities {
@@ -120,7 +122,14 @@ impl Capabilities {
                         "true",
                     ],
                 ),
-            netns: ok("unshare", &["--net", "--", "sh", "-c", NETNS_LOOPBACK_UP]),
+            netns: [&["--net"][..], &["--net", "--map-root-user"][..]]
+                .into_iter()
+                .find(|flags| {
+                    let mut args = flags.to_vec();
+                    args.extend(["--", "sh", "-c", NETNS_LOOPBACK_UP]);
+                    ok("unshare", &args)
+                })
+                .map(|flags| flags.iter().map(|f| (*f).to_owned()).collect()),
         }
     }
 
@@ -129,7 +138,7 @@ impl Capabilities {
         Capabilities {
             prlimit: false,
             setpriv: false,
-            netns: false,
+            netns: None,
         }
     }
 
@@ -144,7 +153,7 @@ impl Capabilities {
             output: true,
             files: self.prlimit,
             wall_time: true,
-            network: self.netns,
+            network: self.netns.is_some(),
             separate_user: self.setpriv,
         }
     }
@@ -552,7 +561,7 @@ mod tests {
         let e = Capabilities {
             prlimit: true,
             setpriv: false,
-            netns: true,
+            netns: Some(vec!["--net".into()]),
         }
         .enforced();
         assert!(e.cpu && e.memory && !e.procs && e.network);
