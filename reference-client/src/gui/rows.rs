@@ -77,7 +77,8 @@ impl Rows {
     /// Appends the row for line `index`.
     pub fn push(&mut self, index: usize, line: &Line) {
         let width = self.scroll.w() - SCROLLBAR - 2 * PAD;
-        let x = self.scroll.x() + PAD;
+        // Children live in window coordinates, shifted by the scroll position.
+        let x = self.scroll.x() - self.scroll.xposition() + PAD;
         let top = self.scroll.y() - self.scroll.yposition() + self.height;
         let mut y = top + 4;
         self.scroll.begin();

@@ -180,3 +180,62 @@ fn login_failure_is_reported() {
             "login failed: 密码错误 — wrong password",
         ));
 }
+
+#[test]
+fn chat_window_reconnects_after_a_server_restart() {
+    let mut server = TestServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    // Meggie reconnects too (no --no-reconnect).
+    let mut meggie = Peer::start(&server, "Meggie", "maiji", &dir.path().join("meggie"), &[]);
+    let xvfb = Xvfb::start();
+    let path = screenshot_path("reference-client-reconnect.png");
+    let gui = {
+        let (args, path, display) = (
+            server.client_args(),
+            path.clone(),
+            xvfb.display().to_owned(),
+        );
+        let cache = dir.path().join("ming");
+        std::thread::spawn(move || {
+            Command::new(binary())
+                .args(args)
+                .args(["--user", "小明", "--password", "xiaoming123", "--autologin"])
+                .args(["--test-expect", "又见面了", "--test-timeout", "50"])
+                .arg("--cache-dir")
+                .arg(cache)
+                .arg("--screenshot")
+                .arg(path)
+                .env("DISPLAY", display)
+                .env_remove("WAYLAND_DISPLAY")
+                .timeout(DEADLINE)
+                .output()
+                .expect("cannot run the GUI")
+        })
+    };
+    // Once Meggie sees the GUI log in, take the server away and bring it
+    // back on the same ports: both clients must log in again by themselves
+    // (OUT-2). Meggie's next message reaches the GUI live, or in the history
+    // if the GUI is back after her: either way only once it is logged in.
+    meggie.expect("* 小明 joined");
+    server.restart();
+    meggie.expect("* reconnected");
+    meggie.expect("messages from history");
+    meggie.send("又见面了");
+    let output = gui.join().expect("the GUI thread panicked");
+    assert!(
+        output.status.success(),
+        "the GUI did not reconnect: {}\n{}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let picture = Picture::read_png(&path);
+    check_light_background(&picture);
+    // The status bar is green again ("● 已连接 connected").
+    let status_bar = picture.crop((0, CHAT.0), (CHAT.1 - 24, CHAT.1));
+    let green = status_bar.count_near([0, 120, 0], 30);
+    assert!(
+        green > 20,
+        "{green} green pixels in the status bar: see {}",
+        path.display()
+    );
+}
