@@ -39,7 +39,7 @@ pub fn gradescope_bundle(batch: &Batch, args: &[String], out: &Path) -> anyhow::
             "rubric.toml"
         };
         std::fs::copy(path, out.join(name)).context("cannot copy the rubric")?;
-        args.push(format!("--rubric=/autograder/source/{name}"));
+        args.push(format!("--rubric=\"$here/{name}\""));
         files.push(name);
     }
     std::fs::write(out.join("setup.sh"), SETUP_SH)?;
@@ -115,19 +115,22 @@ const RUN_AUTOGRADER: &str = r#"#!/usr/bin/env bash
 # ChatLab autograder, written by `classroom gradescope-bundle`.
 # Gradescope runs this for every submission, as root, with the submission in
 # /autograder/submission; it must write /autograder/results/results.json.
+# CHATLAB_AUTOGRADER_ROOT replaces /autograder, to try the bundle elsewhere.
 set -uo pipefail
-here=/autograder/source
+root=${CHATLAB_AUTOGRADER_ROOT:-/autograder}
+here=$root/source
 class=$(mktemp -d)
-mkdir -p "$class/submissions" /autograder/results
-cp -r /autograder/submission "$class/submissions/student"
+mkdir -p "$class/submissions" "$root/results"
+cp -r "$root/submission" "$class/submissions/student"
 "$here/bin/classroom" grade "$class/submissions" --out "$class/grades" --jobs 1 \
     --conformance "$here/bin/conformance" @ARGS@
 if [ -f "$class/grades/gradescope/student/results.json" ]; then
-    cp "$class/grades/gradescope/student/results.json" /autograder/results/results.json
+    cp "$class/grades/gradescope/student/results.json" "$root/results/results.json"
 else
     echo '{"score": 0, "output": "The autograder failed before it produced a result. Please tell your instructor."}' \
-        > /autograder/results/results.json
+        > "$root/results/results.json"
 fi
+rm -rf "$class"
 "#;
 
 const WORKFLOW: &str = r#"# ChatLab grading for GitHub Classroom, written by `classroom github-workflow`.

@@ -110,6 +110,11 @@ pub fn copy(from: &Path, to: &Path, owner: Option<u32>) -> anyhow::Result<Vec<Pa
         Ok(())
     };
     give(to)?;
+    if owner.is_some() {
+        // Only the submission's own user may enter its copy: students run
+        // side by side and must not read each other's code.
+        std::fs::set_permissions(to, std::fs::Permissions::from_mode(0o700))?;
+    }
     for rel in &files {
         let dest = to.join(rel);
         if let Some(parent) = dest.parent()

@@ -329,10 +329,29 @@ fn platform_files_are_generated() {
         run.contains("--level=2") && run.contains("--seed=3"),
         "{run}"
     );
-    assert!(run.contains("/autograder/results/results.json"));
     for f in ["setup.sh", "bin/conformance", "bin/classroom"] {
         assert!(bundle.join(f).is_file(), "{f}");
     }
+    // Run the bundle as Gradescope would, with /autograder moved to a temp dir.
+    let root = dir.path().join("autograder");
+    copy_dir(&bundle, &root.join("source"));
+    copy_dir(&fixtures().join("carol-echo"), &root.join("submission"));
+    let status = Command::new("bash")
+        .arg(root.join("source/run_autograder"))
+        .env("CHATLAB_AUTOGRADER_ROOT", &root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let results = std::fs::read_to_string(root.join("results/results.json")).unwrap();
+    let results: Value = serde_json::from_str(&results).unwrap();
+    // Level 1 passes but for the echo (27 of 30); Level 2 is not implemented.
+    assert!(results["score"].as_f64().unwrap() >= 27.0, "{results}");
+    let tests = results["tests"].as_array().unwrap();
+    assert!(
+        tests
+            .iter()
+            .any(|t| t["number"] == "chat-no-echo" && t["score"] == 0.0)
+    );
     let workflow = dir.path().join(".github/workflows/chatlab.yml");
     classroom()
         .arg("github-workflow")
