@@ -272,8 +272,9 @@ fn run(
         Some(0 | 1) => {
             let text = std::fs::read_to_string(&results)
                 .map_err(|e| format!("the grader wrote no results: {e}"))?;
-            let json: Value = serde_json::from_str(&text)
+            let mut json: Value = serde_json::from_str(&text)
                 .map_err(|e| format!("the grader's results are not JSON: {e}"))?;
+            student_commands(&mut json, &template, &m.command);
             Ok((json, notes))
         }
         Some(2) => {
@@ -289,6 +290,27 @@ fn run(
             describe(status),
             tail(&log, 6)
         )),
+    }
+}
+
+/// Puts the student's own command back where the grader quotes the
+/// sandbox wrapper (`target`, and each failure's `rerun`), so that a rerun
+/// line in a report is one the student can type.
+fn student_commands(json: &mut Value, template: &str, command: &str) {
+    let quoted = |s: &str| format!("'{}'", s.replace('\'', r"'\''"));
+    let fix = |v: &mut Value| {
+        if let Some(text) = v.as_str() {
+            let fixed = text
+                .replace(&quoted(template), &quoted(command))
+                .replace(template, command);
+            *v = Value::String(fixed);
+        }
+    };
+    fix(&mut json["target"]);
+    for t in json["tests"].as_array_mut().into_iter().flatten() {
+        if t["failure"].is_object() {
+            fix(&mut t["failure"]["rerun"]);
+        }
     }
 }
 
@@ -376,5 +398,25 @@ fn describe(status: ExitStatus) -> String {
         (Some(c), _) => format!("exit status {c}"),
         (None, Some(s)) => format!("killed by signal {s}"),
         _ => "unknown status".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reruns_name_the_students_command() {
+        let template = "/bin/classroom sandbox --spec /tmp/x/server.json --port {port}";
+        let mut json = serde_json::json!({
+            "target": format!("--cmd '{template}'"),
+            "tests": [{"failure": {"rerun": format!("conformance --cmd '{template}' --only a")}}, {}],
+        });
+        student_commands(&mut json, template, "python3 server.py {port}");
+        assert_eq!(json["target"], "--cmd 'python3 server.py {port}'");
+        assert_eq!(
+            json["tests"][0]["failure"]["rerun"],
+            "conformance --cmd 'python3 server.py {port}' --only a"
+        );
     }
 }

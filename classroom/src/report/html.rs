@@ -119,7 +119,8 @@ pub fn overview(results: &[StudentResult], title: &str) -> String {
     for r in &rows {
         let _ = write!(
             s,
-            "<tr><th>{}</th><td class=\"{}\">{}</td><td>{} / {}</td>",
+            "<tr><th><a href=\"students/{}/report.txt\">{}</a></th><td class=\"{}\">{}</td><td>{} / {}</td>",
+            esc(&r.student),
             esc(&r.student),
             r.status.as_str(),
             r.status.as_str(),
