@@ -140,6 +140,11 @@ def check_grading(grader, labs, rust):
                 fail(f"lab {n}: the Rust starter does not build")
                 continue
             cases.append(("Rust starter", crate, f"{target}/release/lab{n}-server {{port}} {{data_dir}}", 1))
+            if n == labs[-1]:
+                client = LABS / "lab7-client" / "starter-rust" / "Cargo.toml"
+                built = subprocess.run(["cargo", "build", "--release", "--quiet", "--manifest-path",
+                                        str(client), "--target-dir", target]).returncode == 0
+                (ok if built else fail)("lab 7: the Rust client starter " + ("builds" if built else "does not build"))
         for what, cwd, command, want in cases:
             code, out = grade(grader, n, command, cwd)
             verdict = {0: "passes", 1: "fails", 2: "could not be graded"}.get(code, f"exit {code}")

@@ -1,7 +1,15 @@
 #!/usr/bin/env python3
 """@@TITLE@@
 
+#@ if 5
 Usage: python3 server.py PORT [DATA_DIR] [PHOTO_PORT FILE_PORT]
+#@ else
+#@ if 3
+Usage: python3 server.py PORT [DATA_DIR]
+#@ else
+Usage: python3 server.py PORT
+#@ end
+#@ end
 
 @@ABOUT@@
 Standard library only; Python 3.8 or newer.
@@ -61,8 +69,13 @@ SEED_ACCOUNTS = {
 }
 
 # Shared state. Every thread reads and changes it only while holding LOCK.
+#@ if 6
 # It is re-entrant because a handler that holds it may disconnect a slow client,
 # and that sends a leave notice, which takes the lock again.
+#@ else
+# It is re-entrant (an RLock) so that a function holding it may call another
+# function that takes it too.
+#@ end
 LOCK = threading.RLock()
 ONLINE = {}  # username -> Client, for every logged-in connection
 #@ if 3
@@ -135,9 +148,9 @@ def frame(fid, *fields):
 #@ else
     return ("|".join((fid,) + tuple(str(f) for f in fields)) + "\n").encode("utf-8")
 #@ end
+
+
 #@ if 2
-
-
 # How many fields each frame a client may send has, the id included (section 5).
 FIELD_COUNTS = {
     "0001": 3,  # 0001|username|password

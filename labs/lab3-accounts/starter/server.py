@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ChatLab starter for lab 3: it runs and accepts connections, but the TODOs for lab 3 are yours.
 
-Usage: python3 server.py PORT [DATA_DIR] [PHOTO_PORT FILE_PORT]
+Usage: python3 server.py PORT
 
 Search for 'TODO (lab 3)' and follow labs/lab3-accounts/README.md step by step.
 Standard library only; Python 3.8 or newer.
@@ -26,8 +26,8 @@ SEED_ACCOUNTS = {
 }
 
 # Shared state. Every thread reads and changes it only while holding LOCK.
-# It is re-entrant because a handler that holds it may disconnect a slow client,
-# and that sends a leave notice, which takes the lock again.
+# It is re-entrant (an RLock) so that a function holding it may call another
+# function that takes it too.
 LOCK = threading.RLock()
 ONLINE = {}  # username -> Client, for every logged-in connection
 ACCOUNTS = SEED_ACCOUNTS  # fixed accounts are fine at Level 1 and 2

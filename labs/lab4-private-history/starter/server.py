@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ChatLab starter for lab 4: it runs and accepts connections, but the TODOs for lab 4 are yours.
 
-Usage: python3 server.py PORT [DATA_DIR] [PHOTO_PORT FILE_PORT]
+Usage: python3 server.py PORT [DATA_DIR]
 
 Search for 'TODO (lab 4)' and follow labs/lab4-private-history/README.md step by step.
 Standard library only; Python 3.8 or newer.
@@ -30,8 +30,8 @@ SEED_ACCOUNTS = {
 }
 
 # Shared state. Every thread reads and changes it only while holding LOCK.
-# It is re-entrant because a handler that holds it may disconnect a slow client,
-# and that sends a leave notice, which takes the lock again.
+# It is re-entrant (an RLock) so that a function holding it may call another
+# function that takes it too.
 LOCK = threading.RLock()
 ONLINE = {}  # username -> Client, for every logged-in connection
 ACCOUNTS = {}  # username -> {"nickname", "salt", "hash", "iterations"}: never a password (REG-4)

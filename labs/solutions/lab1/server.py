@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ChatLab reference solution for lab 1 (SPEC.md levels 1 to 1).
 
-Usage: python3 server.py PORT [DATA_DIR] [PHOTO_PORT FILE_PORT]
+Usage: python3 server.py PORT
 
 Instructors: keep this file out of the students' path until lab 1 is due.
 Standard library only; Python 3.8 or newer.
@@ -23,8 +23,8 @@ SEED_ACCOUNTS = {
 }
 
 # Shared state. Every thread reads and changes it only while holding LOCK.
-# It is re-entrant because a handler that holds it may disconnect a slow client,
-# and that sends a leave notice, which takes the lock again.
+# It is re-entrant (an RLock) so that a function holding it may call another
+# function that takes it too.
 LOCK = threading.RLock()
 ONLINE = {}  # username -> Client, for every logged-in connection
 ACCOUNTS = SEED_ACCOUNTS  # fixed accounts are fine at Level 1 and 2
@@ -37,6 +37,8 @@ ACCOUNTS = SEED_ACCOUNTS  # fixed accounts are fine at Level 1 and 2
 def frame(fid, *fields):
     """One frame as bytes: the id, the fields, then LF (FRAME-1)."""
     return ("|".join((fid,) + tuple(str(f) for f in fields)) + "\n").encode("utf-8")
+
+
 # ---------------------------------------------------------------------------
 # One connection
 # ---------------------------------------------------------------------------

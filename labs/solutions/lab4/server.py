@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """ChatLab reference solution for lab 4 (SPEC.md levels 1 to 4).
 
-Usage: python3 server.py PORT [DATA_DIR] [PHOTO_PORT FILE_PORT]
+Usage: python3 server.py PORT [DATA_DIR]
 
 Instructors: keep this file out of the students' path until lab 4 is due.
 Standard library only; Python 3.8 or newer.
@@ -33,8 +33,8 @@ SEED_ACCOUNTS = {
 }
 
 # Shared state. Every thread reads and changes it only while holding LOCK.
-# It is re-entrant because a handler that holds it may disconnect a slow client,
-# and that sends a leave notice, which takes the lock again.
+# It is re-entrant (an RLock) so that a function holding it may call another
+# function that takes it too.
 LOCK = threading.RLock()
 ONLINE = {}  # username -> Client, for every logged-in connection
 ACCOUNTS = {}  # username -> {"nickname", "salt", "hash", "iterations"}: never a password (REG-4)

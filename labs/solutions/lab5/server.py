@@ -36,8 +36,8 @@ SEED_ACCOUNTS = {
 }
 
 # Shared state. Every thread reads and changes it only while holding LOCK.
-# It is re-entrant because a handler that holds it may disconnect a slow client,
-# and that sends a leave notice, which takes the lock again.
+# It is re-entrant (an RLock) so that a function holding it may call another
+# function that takes it too.
 LOCK = threading.RLock()
 ONLINE = {}  # username -> Client, for every logged-in connection
 ACCOUNTS = {}  # username -> {"nickname", "salt", "hash", "iterations"}: never a password (REG-4)
