@@ -319,7 +319,7 @@ fn accept_chat(shared: &Arc<Shared>, socket: Socket, peer: SocketAddr) {
     let config = &shared.config;
     if let Err(why) = registry.admit(peer.ip(), config.max_clients, config.max_per_ip) {
         log::warn!("refusing {peer}: {why}");
-        refuse(socket, &Response::error(ErrorCode::ServerFull, why)); // LOAD-6
+        refuse(&socket, &Response::error(ErrorCode::ServerFull, why)); // LOAD-6
         return;
     }
     let conn = shared.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -329,11 +329,23 @@ fn accept_chat(shared: &Arc<Shared>, socket: Socket, peer: SocketAddr) {
     let socket = Arc::new(socket);
     let thread_shared = shared.clone();
     let thread_socket = socket.clone();
-    let started = registry.spawn(conn, peer.ip(), socket, format!("conn-{conn}"), move || {
-        conn::serve(&thread_shared, conn, thread_socket, peer)
-    });
+    let started = registry.spawn(
+        conn,
+        peer.ip(),
+        socket.clone(),
+        format!("conn-{conn}"),
+        move || conn::serve(&thread_shared, conn, thread_socket, peer),
+    );
     if let Err(e) = started {
+        // Out of threads is a full server too (LOAD-6): say so, do not crash.
         log::error!("cannot start a thread for {peer}: {e}");
+        refuse(
+            &socket,
+            &Response::error(
+                ErrorCode::ServerFull,
+                "the server has no thread left for you",
+            ),
+        );
     }
 }
 
@@ -359,14 +371,14 @@ fn accept_side(shared: &Arc<Shared>, socket: Socket, peer: SocketAddr, port: usi
 
 /// Sends one error frame to a connection we will not serve, and closes it
 /// without resetting it (LOAD-6: answer, rather than leave it hanging).
-fn refuse(socket: Socket, response: &Response) {
-    let _ = (&socket).write_all(&response.to_bytes());
+fn refuse(socket: &Socket, response: &Response) {
+    let _ = (&*socket).write_all(&response.to_bytes());
     let _ = socket.shutdown(Shutdown::Write);
     // Discard what already arrived, so that closing does not send a reset
     // that could destroy the error frame before the client reads it.
     if socket.set_nonblocking(true).is_ok() {
         let mut sink = [0u8; 4096];
-        while matches!((&socket).read(&mut sink), Ok(n) if n > 0) {}
+        while matches!((&*socket).read(&mut sink), Ok(n) if n > 0) {}
     }
 }
 

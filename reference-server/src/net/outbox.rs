@@ -18,6 +18,7 @@ use std::collections::VecDeque;
 use std::io::{ErrorKind, Write};
 use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use socket2::Socket;
@@ -27,6 +28,10 @@ use crate::room::{Frame, Mailbox};
 /// How long a writer blocks in one `write` before it checks whether its
 /// connection was aborted meanwhile.
 pub const WRITE_TICK: Duration = Duration::from_millis(100);
+
+/// How long a writer waits for frames before its thread ends; the next frame
+/// starts a new one. Ten thousand idle clients then cost one thread each.
+const WRITER_IDLE: Duration = Duration::from_secs(5);
 
 /// How long an aborted connection's writer keeps trying to send its last
 /// frame (LOAD-3 asks for the error frame "if it can").
@@ -53,6 +58,8 @@ struct Queue {
     idle: bool,
     /// True once a wake-up for the idle writer is on some thread's list.
     wake_pending: bool,
+    /// True while a writer thread runs for this queue.
+    writer_running: bool,
 }
 
 thread_local! {
@@ -63,12 +70,13 @@ thread_local! {
     static PENDING: RefCell<Vec<Arc<Outbox>>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Wakes the writers of every outbox this thread queued frames for since the
-/// last call. The socket layer calls it after releasing the room's lock.
+/// Wakes (or starts) the writers of every outbox this thread queued frames
+/// for since the last call. The socket layer calls it after releasing the
+/// room's lock.
 pub fn wake_pending() {
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
     for outbox in pending {
-        outbox.ready.notify_one();
+        outbox.ensure_writer();
     }
 }
 
@@ -76,8 +84,12 @@ pub fn wake_pending() {
 pub struct Outbox {
     queue: Mutex<Queue>,
     ready: Condvar,
+    /// Signalled when a writer thread ends.
+    stopped: Condvar,
     limit: usize,
     socket: Arc<Socket>,
+    /// Writer threads started for this queue, to be joined.
+    threads: Mutex<Vec<JoinHandle<()>>>,
 }
 
 impl Outbox {
@@ -89,11 +101,83 @@ impl Outbox {
                 state: State::Open,
                 idle: false,
                 wake_pending: false,
+                writer_running: false,
             }),
             ready: Condvar::new(),
+            stopped: Condvar::new(),
             limit: limit.max(1),
             socket,
+            threads: Mutex::new(Vec::new()),
         }
+    }
+
+    /// Puts this outbox on the current thread's wake-up list, once.
+    fn schedule(self: &Arc<Self>, queue: &mut Queue) {
+        if !queue.wake_pending && (queue.idle || !queue.writer_running) {
+            queue.wake_pending = true;
+            PENDING.with(|p| p.borrow_mut().push(self.clone()));
+        }
+    }
+
+    /// Wakes the writer, or starts one if none runs.
+    fn ensure_writer(self: &Arc<Self>) {
+        let mut queue = self.lock();
+        // Cleared here, under the lock, so that the next push after this
+        // wake-up schedules another one if the writer has gone idle again.
+        queue.wake_pending = false;
+        if queue.writer_running {
+            drop(queue);
+            self.ready.notify_one();
+            return;
+        }
+        if queue.state == State::Gone || queue.frames.is_empty() {
+            return;
+        }
+        queue.writer_running = true;
+        drop(queue);
+        let outbox = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("writer".into())
+            .stack_size(64 * 1024)
+            .spawn(move || outbox.run_writer());
+        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
+        threads.retain(|t| !t.is_finished());
+        match spawned {
+            Ok(thread) => threads.push(thread),
+            Err(e) => {
+                drop(threads);
+                log::error!("cannot start a writer thread: {e}");
+                self.lock().writer_running = false;
+                // Without a writer the connection cannot be served: end it.
+                let _ = self.socket.shutdown(Shutdown::Both);
+            }
+        }
+    }
+
+    /// Waits until no writer thread runs, and joins them all. The reader
+    /// calls it last, after [`Outbox::gone`] or a finished close.
+    pub fn join_writers(&self) {
+        let mut queue = self.lock();
+        queue.state = match queue.state {
+            State::Open => State::Gone,
+            other => other,
+        };
+        while queue.writer_running {
+            queue = self.stopped.wait(queue).unwrap_or_else(|e| e.into_inner());
+        }
+        drop(queue);
+        let threads = std::mem::take(&mut *self.threads.lock().unwrap_or_else(|e| e.into_inner()));
+        for thread in threads {
+            let _ = thread.join();
+        }
+    }
+
+    /// Marks the writer stopped; every way out of [`Outbox::run_writer`] ends here.
+    fn writer_done(&self, mut queue: MutexGuard<'_, Queue>, how: Shutdown) {
+        queue.writer_running = false;
+        drop(queue);
+        let _ = self.socket.shutdown(how);
+        self.stopped.notify_all();
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue> {
@@ -106,8 +190,9 @@ impl Outbox {
         self.ready.notify_one();
     }
 
-    /// Drains the queue until the connection closes; runs on the writer thread.
-    pub fn run_writer(&self) {
+    /// Drains the queue until the connection closes or stays quiet for
+    /// `WRITER_IDLE`; runs on a writer thread.
+    fn run_writer(&self) {
         let mut batch = VecDeque::new();
         let mut buf = Vec::new();
         loop {
@@ -116,27 +201,29 @@ impl Outbox {
                 match queue.state {
                     State::Open => {
                         queue.idle = true;
-                        queue = self.ready.wait(queue).unwrap_or_else(|e| e.into_inner());
+                        let (woken, wait) = self
+                            .ready
+                            .wait_timeout(queue, WRITER_IDLE)
+                            .unwrap_or_else(|e| e.into_inner());
+                        queue = woken;
                         queue.idle = false;
                         queue.wake_pending = false;
+                        if wait.timed_out() && queue.frames.is_empty() && queue.state == State::Open
+                        {
+                            // Quiet: end this thread; the next frame starts one.
+                            queue.writer_running = false;
+                            drop(queue);
+                            self.stopped.notify_all();
+                            return;
+                        }
                     }
-                    State::Finishing => {
-                        drop(queue);
-                        // FIN after the last frame; the reader closes the socket.
-                        let _ = self.socket.shutdown(Shutdown::Write);
-                        return;
-                    }
-                    State::Aborted | State::Gone => {
-                        drop(queue);
-                        let _ = self.socket.shutdown(Shutdown::Both);
-                        return;
-                    }
+                    // FIN after the last frame; the reader closes the socket.
+                    State::Finishing => return self.writer_done(queue, Shutdown::Write),
+                    State::Aborted | State::Gone => return self.writer_done(queue, Shutdown::Both),
                 }
             }
             if queue.state == State::Gone {
-                drop(queue);
-                let _ = self.socket.shutdown(Shutdown::Both);
-                return;
+                return self.writer_done(queue, Shutdown::Both);
             }
             std::mem::swap(&mut queue.frames, &mut batch);
             drop(queue);
@@ -144,15 +231,15 @@ impl Outbox {
             for frame in batch.drain(..) {
                 buf.extend_from_slice(&frame);
             }
-            // Give back the memory of a burst, so that a quiet server is small.
-            if batch.capacity() > 1024 {
+            // Give back the memory of a burst, so that a quiet server is small
+            // (a thousand idle connections must not each keep their peak).
+            if batch.capacity() > 256 {
                 batch = VecDeque::new();
             }
             if !self.write_all(&mut buf) {
-                let _ = self.socket.shutdown(Shutdown::Both);
-                return;
+                return self.writer_done(self.lock(), Shutdown::Both);
             }
-            if buf.capacity() > 256 * 1024 {
+            if buf.capacity() > 64 * 1024 {
                 buf = Vec::new();
             }
         }
@@ -213,11 +300,7 @@ impl Mailbox for Arc<Outbox> {
             return false;
         }
         queue.frames.push_back(frame.clone());
-        if queue.idle && !queue.wake_pending {
-            queue.wake_pending = true;
-            drop(queue);
-            PENDING.with(|p| p.borrow_mut().push(self.clone()));
-        }
+        self.schedule(&mut queue);
         true
     }
 
@@ -226,9 +309,8 @@ impl Mailbox for Arc<Outbox> {
         if queue.state == State::Open {
             queue.frames.push_back(last);
             queue.state = State::Finishing;
+            self.schedule(&mut queue);
         }
-        drop(queue);
-        self.ready.notify_one();
     }
 
     fn abort(&self, last: Frame) {
@@ -237,8 +319,7 @@ impl Mailbox for Arc<Outbox> {
             queue.frames.clear();
             queue.frames.push_back(last);
             queue.state = State::Aborted;
+            self.schedule(&mut queue);
         }
-        drop(queue);
-        self.ready.notify_one();
     }
 }
