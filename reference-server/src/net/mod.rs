@@ -7,6 +7,7 @@
 //! server from accepting); it only checks the connection limits (LOAD-6) and
 //! starts the connection's own thread.
 
+mod budget;
 mod conn;
 mod outbox;
 mod registry;
@@ -95,6 +96,15 @@ impl Server {
             .with_context(|| format!("cannot write the history in {}", dir.display()))?;
         let store = Store::open(dir)
             .with_context(|| format!("cannot use the upload directory in {}", dir.display()))?;
+        let threads = config.max_clients * 2 + config.max_side * 2;
+        if threads > budget::limit() {
+            log::warn!(
+                "--max-clients {} may need {threads} threads, but this process can run about {}; \
+                 connections beyond that get SERVER_FULL (raise vm.max_map_count for more)",
+                config.max_clients,
+                budget::limit()
+            );
+        }
         let room = Room::new(history, items, Box::new(crate::random16));
         let shared = Arc::new(Shared {
             config,
@@ -106,7 +116,8 @@ impl Server {
             store,
             stopping: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
-            registries: [(); 3].map(|()| Arc::new(Registry::new())),
+            // A chat connection may run a reader and a writer; a side connection one.
+            registries: [2, 1, 1].map(|threads| Arc::new(Registry::new(threads))),
         });
         Ok(Server {
             listeners: [chat, photo, file],

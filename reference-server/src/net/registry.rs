@@ -15,6 +15,8 @@ use std::time::Instant;
 
 use socket2::Socket;
 
+use super::budget;
+
 #[derive(Default)]
 struct Inner {
     sockets: HashMap<u64, Arc<Socket>>,
@@ -25,15 +27,21 @@ struct Inner {
 }
 
 /// The connections of one port.
-#[derive(Default)]
 pub(super) struct Registry {
     inner: Mutex<Inner>,
     ended: Condvar,
+    /// Threads one connection may need at once (reader and writer on the
+    /// chat port), reserved from the process's budget while it lives.
+    threads_per_conn: usize,
 }
 
 impl Registry {
-    pub(super) fn new() -> Self {
-        Self::default()
+    pub(super) fn new(threads_per_conn: usize) -> Self {
+        Self {
+            inner: Mutex::default(),
+            ended: Condvar::new(),
+            threads_per_conn,
+        }
     }
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
@@ -47,11 +55,13 @@ impl Registry {
         if inner.live >= max {
             return Err(format!("the server is full ({max} connections)"));
         }
-        let from_ip = inner.per_ip.entry(ip).or_default();
-        if *from_ip >= max_per_ip {
+        if inner.per_ip.get(&ip).is_some_and(|&n| n >= max_per_ip) {
             return Err(format!("too many connections from {ip} ({max_per_ip})"));
         }
-        *from_ip += 1;
+        if !budget::reserve(self.threads_per_conn) {
+            return Err(format!("the server is full ({} threads)", budget::limit()));
+        }
+        *inner.per_ip.entry(ip).or_default() += 1;
         inner.live += 1;
         // Join the threads of connections that ended since the last time.
         let (done, running): (Vec<_>, Vec<_>) =
@@ -96,6 +106,7 @@ impl Registry {
     }
 
     fn release(&self, id: u64, ip: IpAddr) {
+        budget::release(self.threads_per_conn);
         let mut inner = self.lock();
         inner.sockets.remove(&id);
         inner.live -= 1;

@@ -50,6 +50,10 @@ impl Gate {
         self.changed.notify_all();
     }
 
+    pub fn is_open(&self, phase: u32) -> bool {
+        *self.phase.lock().unwrap() >= phase
+    }
+
     fn wait(&self, phase: u32, stop: &AtomicBool) -> bool {
         let mut now = self.phase.lock().unwrap();
         while *now < phase {
@@ -221,6 +225,11 @@ fn connect(addr: SocketAddr) -> std::io::Result<TcpStream> {
 
 /// Bytes of receive buffer per client (Linux doubles it, within rmem_max).
 pub const RECV_BUFFER: usize = 4 << 20;
+
+/// Logs client `i` in; returns its socket and what it already buffered.
+pub fn login_stream(run: &Run, i: usize) -> Option<(TcpStream, FrameBuffer)> {
+    login(run, i).map(|conn| (conn.stream, conn.frames))
+}
 
 fn login(run: &Run, i: usize) -> Option<Conn> {
     let stream = connect(run.addr).ok()?;

@@ -18,6 +18,7 @@
 //! data directory, so its memory can be measured on its own.
 
 mod client;
+mod idle;
 mod stats;
 
 use std::io::{BufRead, BufReader, Write};
@@ -199,14 +200,27 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
     let mut threads = Vec::new();
     let login_start = run.epoch.elapsed();
-    for i in 0..args.clients {
-        let run = run.clone();
-        let thread = std::thread::Builder::new()
-            .name(format!("client-{i}"))
-            .stack_size(128 * 1024)
-            .spawn(move || client::client(&run, i))
-            .context("cannot start a client thread (raise ulimit -u?)")?;
-        threads.push(thread);
+    if args.idle.is_some() {
+        for first in (0..args.clients).step_by(idle::PER_WORKER) {
+            let run = run.clone();
+            let ids = first..(first + idle::PER_WORKER).min(args.clients);
+            let thread = std::thread::Builder::new()
+                .name(format!("idle-{first}"))
+                .stack_size(256 * 1024)
+                .spawn(move || idle::worker(&run, ids))
+                .context("cannot start a client thread")?;
+            threads.push(thread);
+        }
+    } else {
+        for i in 0..args.clients {
+            let run = run.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("client-{i}"))
+                .stack_size(128 * 1024)
+                .spawn(move || client::client(&run, i))
+                .context("cannot start a client thread (raise ulimit -u?)")?;
+            threads.push(thread);
+        }
     }
     let settled = wait_until(deadline, || {
         run.logged_in.load(Ordering::Relaxed) + run.login_errors.load(Ordering::Relaxed)
@@ -225,15 +239,18 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     wait_until(deadline, || run.fenced.load(Ordering::Relaxed) == logged_in);
     report_memory("server memory, clients logged in", pid);
     if let Some(idle) = args.idle {
+        let fenced = run.fenced.load(Ordering::Relaxed);
+        println!("idle: {fenced} clients logged in and fenced; holding them for {idle} s");
         wait_until(Instant::now() + Duration::from_secs(idle), || false);
-        let alive = check_alive(addr, &run);
+        run.gate.open(2);
+        wait_until(deadline, || run.finished.load(Ordering::Relaxed) == fenced);
+        let alive = run.finished.load(Ordering::Relaxed);
         println!(
-            "idle: {alive}/{} clients still answer after {idle} s",
+            "idle: {alive}/{} clients still answer a ping after {idle} s",
             args.clients
         );
         report_memory("server memory, idle", pid);
         run.stop.store(true, Ordering::Relaxed);
-        run.gate.open(2);
         for thread in threads {
             let _ = thread.join();
         }
@@ -360,35 +377,4 @@ fn register_some(addr: SocketAddr, ids: impl Iterator<Item = usize>) -> anyhow::
         frames.push(&buf[..n]);
     }
     Ok(())
-}
-
-/// Fences a new connection... and counts clients still connected: every
-/// logged-in client's last fence must have worked, and the server must still
-/// list them all.
-fn check_alive(addr: SocketAddr, run: &Run) -> usize {
-    let alive = run.fenced.load(Ordering::Relaxed);
-    let Ok(mut probe) = TcpStream::connect(addr) else {
-        return 0;
-    };
-    let _ = probe.set_read_timeout(Some(Duration::from_secs(10)));
-    let ping = Request::Ping {
-        token: protocol::Token::new("alive").expect("token"),
-    };
-    if probe.write_all(&ping.to_bytes()).is_err() {
-        return 0;
-    }
-    let mut frames = FrameBuffer::new(1 << 16);
-    let mut buf = [0u8; 4096];
-    loop {
-        if let Some(Ok(line)) = frames.next_line() {
-            if matches!(parse_response(line), Ok(Response::Pong { .. })) {
-                return alive;
-            }
-            continue;
-        }
-        match std::io::Read::read(&mut probe, &mut buf) {
-            Ok(n) if n > 0 => frames.push(&buf[..n]),
-            _ => return 0,
-        }
-    }
 }
