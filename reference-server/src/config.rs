@@ -64,7 +64,7 @@ impl Default for Config {
             max_per_ip: 10_000,
             max_side: 1_000,
             max_frame: MAX_FRAME,
-            queue_frames: 4_096,
+            queue_frames: 16_384,
             max_photo: MAX_PHOTO,
             max_file: MAX_FILE,
             history: MAX_HISTORY,
@@ -145,7 +145,7 @@ pub struct Args {
     #[arg(long, default_value_t = MAX_FRAME)]
     pub max_frame: usize,
     /// Frames queued for a client before it is dropped as a slow consumer
-    #[arg(long, default_value_t = 4_096)]
+    #[arg(long, default_value_t = 16_384)]
     pub queue_frames: usize,
     /// Bytes in one photo
     #[arg(long, default_value_t = MAX_PHOTO)]

@@ -75,8 +75,8 @@ struct BenchArgs {
     /// Offered deliveries per second (paced, one frame per write); 0 saturates
     #[arg(long, default_value_t = 0)]
     rate: u64,
-    /// Frames in flight per receiver, split between the senders (flow control;
-    /// they wait in each client's 4 MiB receive buffer, not in the server)
+    /// Frames in flight per receiver, split between the senders (flow control:
+    /// keep it under the server's queue, 16384 frames for the reference server)
     #[arg(long, default_value_t = 8192)]
     window: u32,
     /// Extra bytes of text per message
