@@ -118,6 +118,17 @@ enum Cmd {
         #[arg(long)]
         data_dir: Option<PathBuf>,
     },
+    /// Forward standard input up to a byte limit, then stop a process group
+    /// (used by `classroom sandbox`; not for people)
+    #[command(hide = true)]
+    CapOutput {
+        /// Bytes to forward
+        #[arg(long)]
+        bytes: u64,
+        /// The process (and process group) to kill at the limit
+        #[arg(long)]
+        pid: u32,
+    },
 }
 
 /// Options shared by every command that grades.
@@ -290,16 +301,17 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
             data_dir,
         } => {
             let spec = sandbox::load_spec(&spec)?;
-            let code = sandbox::run(
-                &spec,
-                &Placeholders {
-                    port,
-                    photo_port,
-                    file_port,
-                    data_dir,
-                },
-            )?;
-            Ok(ExitCode::from(code.clamp(0, 255) as u8))
+            let placeholders = Placeholders {
+                port,
+                photo_port,
+                file_port,
+                data_dir,
+            };
+            match sandbox::run(&spec, &placeholders)? {}
+        }
+        Cmd::CapOutput { bytes, pid } => {
+            sandbox::cap_output(bytes, pid)?;
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

@@ -17,8 +17,6 @@
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use anyhow::Context as _;
 use serde::{Deserialize, Serialize};
@@ -50,14 +48,14 @@ impl Default for Limits {
             wall_time_secs: 300,
             cpu_secs: 60,
             // Threads' stacks count as written memory and threads count as
-            // processes: Level 6 connects 100 clients, and a server with two
-            // threads per client must pass.
-            memory_mb: 1024,
-            max_procs: 512,
+            // processes: Level 6 opens up to 200 connections, and a server
+            // with two threads per connection must pass.
+            memory_mb: 2048,
+            max_procs: 1024,
             max_output_kb: 1024,
             // SPEC.md's MAX_FILE is 8 MiB; a server keeps several.
             max_file_mb: 64,
-            max_open_files: 256,
+            max_open_files: 1024,
         }
     }
 }
@@ -210,9 +208,6 @@ pub const STUDENT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bi
 /// RLIMIT_STACK for the student, hence the size of each thread's stack.
 pub const STACK_BYTES: u64 = 2 * 1024 * 1024;
 
-/// Exit status of `classroom sandbox` when the output limit stopped the server.
-pub const EXIT_OUTPUT_LIMIT: i32 = 125;
-
 impl SandboxSpec {
     /// The student's command with the placeholders filled in.
     pub fn substituted(&self, p: &Placeholders) -> String {
@@ -293,9 +288,18 @@ pub fn shell_quote(s: &str) -> String {
     }
 }
 
-/// `classroom sandbox`: runs the student's command under the spec's limits,
-/// forwards its output up to the limit, and returns the exit code to use.
-pub fn run(spec: &SandboxSpec, p: &Placeholders) -> anyhow::Result<i32> {
+/// `classroom sandbox`: becomes the student's command under the spec's
+/// limits, its output going through a `classroom cap-output` process.
+///
+/// The student's program replaces this process (`exec`) instead of running
+/// as its child: the grader waits for the process it started before it
+/// starts the next server on the same port, and a grandchild could still be
+/// listening there for a moment after the grader's kill. So the output cap is
+/// a second, small process that reads one pipe (stdout and stderr merged, in
+/// order) and stops the whole process group when the budget is spent.
+/// Returns only if the command could not be started.
+pub fn run(spec: &SandboxSpec, p: &Placeholders) -> anyhow::Result<std::convert::Infallible> {
+    use std::os::unix::process::CommandExt;
     let command = spec.substituted(p);
     if let (Some(uid), Some(dir)) = (spec.uid, &p.data_dir) {
         // The grader made the data directory as root; the student's user
@@ -303,6 +307,18 @@ pub fn run(spec: &SandboxSpec, p: &Placeholders) -> anyhow::Result<i32> {
         std::os::unix::fs::chown(dir, Some(uid), Some(uid))
             .with_context(|| format!("cannot give {} to uid {uid}", dir.display()))?;
     }
+    let (reader, writer) = std::io::pipe().context("cannot make a pipe")?;
+    let me = std::process::id();
+    let exe = std::env::current_exe().context("cannot find this executable")?;
+    // The cap is in this process group, so the grader's kill ends it too.
+    Command::new(exe)
+        .args(["cap-output", "--bytes"])
+        .arg((spec.limits.max_output_kb * 1024).to_string())
+        .arg("--pid")
+        .arg(me.to_string())
+        .stdin(reader)
+        .spawn()
+        .context("cannot start the output cap")?;
     let argv = spec.chain(&command);
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
@@ -317,127 +333,67 @@ pub fn run(spec: &SandboxSpec, p: &Placeholders) -> anyhow::Result<i32> {
         .env("CHATLAB_PHOTO_PORT", &p.photo_port)
         .env("CHATLAB_FILE_PORT", &p.file_port)
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .stdout(writer.try_clone().context("cannot clone the pipe")?)
+        .stderr(writer);
     if let Some(dir) = &p.data_dir {
         cmd.env("CHATLAB_DATA_DIR", dir).env("TMPDIR", dir);
     }
-    let mut child = cmd
-        .spawn()
-        .with_context(|| format!("cannot start {}", argv[0]))?;
-    let cap = Arc::new(Cap {
-        limit: spec.limits.max_output_kb * 1024,
-        used: AtomicU64::new(0),
-        over: AtomicBool::new(false),
-        lock: Mutex::new(()),
-        pid: child.id(),
-    });
-    let (done_tx, done_rx) = std::sync::mpsc::channel();
-    if let Some(out) = child.stdout.take() {
-        let (cap, done) = (cap.clone(), done_tx.clone());
-        std::thread::spawn(move || {
-            cap.forward(out, &mut std::io::stdout());
-            let _ = done.send(());
-        });
-    }
-    if let Some(err) = child.stderr.take() {
-        let (cap, done) = (cap.clone(), done_tx.clone());
-        std::thread::spawn(move || {
-            cap.forward(err, &mut std::io::stderr());
-            let _ = done.send(());
-        });
-    }
-    drop(done_tx);
-    let status = child
-        .wait()
-        .context("cannot wait for the student's program")?;
-    // Let the forwarders pass on the last output, but only briefly: a
-    // process the student left behind may hold the pipes open, and the
-    // grader must not wait for it. (The threads are then left to the exit.)
-    let until = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    for _ in 0..2 {
-        let left = until.saturating_duration_since(std::time::Instant::now());
-        if done_rx.recv_timeout(left).is_err() {
-            break;
-        }
-    }
-    if cap.over.load(Ordering::SeqCst) {
-        return Ok(EXIT_OUTPUT_LIMIT);
-    }
-    use std::os::unix::process::ExitStatusExt;
-    if let Some(signal) = status.signal() {
-        let why = match signal {
-            24 => format!(
-                "it used more than {} s of CPU time (the CPU limit), SIGXCPU",
-                spec.limits.cpu_secs
-            ),
-            25 => format!(
-                "it wrote a file larger than {} MB (the file size limit), SIGXFSZ",
-                spec.limits.max_file_mb
-            ),
-            9 => "it was killed (SIGKILL): the grader stopped it, or it reached the hard CPU limit"
-                .to_owned(),
-            11 => "it crashed (SIGSEGV, a segmentation fault)".to_owned(),
-            6 => "it aborted (SIGABRT)".to_owned(),
-            _ => format!("it was killed by signal {signal}"),
+    let err = cmd.exec();
+    Err(err).with_context(|| format!("cannot start {}", argv[0]))
+}
+
+/// `classroom cap-output`: copies standard input to standard output until
+/// `limit` bytes have passed, then prints a note (on stdout and stderr, so
+/// it is the last line the grader captures whichever stream it reads last)
+/// and kills process `pid` and its process group.
+///
+/// Only whole lines are forwarded at the limit. After the kill it keeps
+/// reading and discarding, so that a writer never blocks on a full pipe.
+pub fn cap_output(limit: u64, pid: u32) -> anyhow::Result<()> {
+    let mut input = std::io::stdin().lock();
+    let mut out = std::io::stdout().lock();
+    let mut buf = [0u8; 8192];
+    let mut used = 0u64;
+    let mut over = false;
+    // Whether the last byte forwarded ended a line: the note must start one.
+    let mut at_line_start = true;
+    loop {
+        let n = match input.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e.into()),
         };
-        let _lock = cap.lock.lock();
-        let _ = writeln!(std::io::stderr(), "classroom: {why}");
-        return Ok(128 + signal);
-    }
-    Ok(status.code().unwrap_or(1))
-}
-
-/// The shared output budget of one start of the server.
-struct Cap {
-    limit: u64,
-    used: AtomicU64,
-    over: AtomicBool,
-    lock: Mutex<()>,
-    pid: u32,
-}
-
-impl Cap {
-    /// Copies `from` to `to` until the budget is spent, then stops the
-    /// student's process and discards the rest, so that a writer never
-    /// blocks on a full pipe and never fills the grader's memory.
-    fn forward(&self, mut from: impl Read, to: &mut impl Write) {
-        let mut buf = [0u8; 8192];
-        loop {
-            let n = match from.read(&mut buf) {
-                Ok(0) | Err(_) => return,
-                Ok(n) => n,
-            };
-            let _lock = self.lock.lock();
-            if self.over.load(Ordering::SeqCst) {
-                continue;
-            }
-            let before = self.used.fetch_add(n as u64, Ordering::SeqCst);
-            if before + n as u64 <= self.limit {
-                let _ = to.write_all(&buf[..n]);
-                let _ = to.flush();
-                continue;
-            }
-            // Forward whole lines only, then the note on both streams: the
-            // grader quotes the last line it captured, whichever stream that
-            // came from, and it must be the note.
-            let room = self.limit.saturating_sub(before) as usize;
-            let whole = buf[..room]
-                .iter()
-                .rposition(|&b| b == b'\n')
-                .map_or(0, |i| i + 1);
-            let _ = to.write_all(&buf[..whole]);
-            self.over.store(true, Ordering::SeqCst);
-            let note = format!(
-                "classroom: the server printed more than {} KB (the output limit) and was stopped\n",
-                self.limit / 1024
-            );
-            let _ = to.write_all(note.as_bytes());
-            let _ = to.flush();
-            let _ = std::io::stderr().write_all(note.as_bytes());
-            let _ = std::io::stdout().write_all(note.as_bytes());
+        if over {
+            continue;
+        }
+        if used + n as u64 <= limit {
+            used += n as u64;
+            // A closed stdout (the grader is gone) is not an error here.
+            let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
+            at_line_start = buf[n - 1] == b'\n';
+            continue;
+        }
+        let room = limit.saturating_sub(used) as usize;
+        let whole = buf[..room]
+            .iter()
+            .rposition(|&b| b == b'\n')
+            .map_or(0, |i| i + 1);
+        over = true;
+        let note = format!(
+            "classroom: the server printed more than {} KB (the output limit) and was stopped\n",
+            limit / 1024
+        );
+        let _ = out.write_all(&buf[..whole]);
+        if whole == 0 && !at_line_start {
+            let _ = out.write_all(b"\n");
+        }
+        let _ = out.write_all(note.as_bytes());
+        let _ = out.flush();
+        let _ = std::io::stderr().write_all(note.as_bytes());
+        for target in [pid.to_string(), format!("-{pid}")] {
             let _ = Command::new("kill")
-                .args(["-KILL", &self.pid.to_string()])
+                .args(["-KILL", "--", &target])
                 .stderr(Stdio::null())
                 .status();
         }
@@ -546,7 +502,7 @@ mod tests {
         let chain = spec(Some(1234), true).chain("x").join(" ");
         assert_eq!(
             chain,
-            "prlimit --cpu=60:61 --data=1073741824 --fsize=67108864 --nofile=256 --stack=2097152 --core=0 --nproc=512 -- \
+            "prlimit --cpu=60:61 --data=2147483648 --fsize=67108864 --nofile=1024 --stack=2097152 --core=0 --nproc=1024 -- \
              setpriv --reuid=1234 --regid=1234 --clear-groups --no-new-privs -- sh -c exec x"
         );
         // Without a user of its own, RLIMIT_NPROC would count the grader's
