@@ -272,7 +272,11 @@ fn listen(addr: SocketAddr, backlog: i32, name: &str) -> anyhow::Result<(Socket,
     let bind = || -> io::Result<(Socket, SocketAddr)> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
         // Restarting right after a stop must not fail on TIME_WAIT sockets.
-        socket.set_reuse_address(true)?;
+        // Not for port 0: Linux may then hand one free port to two sockets
+        // that bind at the same moment, and both would listen on it.
+        if addr.port() != 0 {
+            socket.set_reuse_address(true)?;
+        }
         socket.bind(&addr.into())?;
         socket.listen(backlog)?;
         let local = socket

@@ -24,6 +24,8 @@ fn private_and_history_transcript() {
     assert_eq!(got[3], "1012|1");
     // Julia sees both, the private one with its recipient.
     drop(c1);
+    // Wait until the server has seen her go, or she would be ALREADY_ONLINE.
+    while c2.recv() != "1010|LEAVE|Julia|Julia|2" {}
     let mut again = server.connect();
     let got = again.login("Julia", "sunyu");
     assert!(
