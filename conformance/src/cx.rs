@@ -297,8 +297,10 @@ impl<'a> Cx<'a> {
                 return Err(Failure::mismatch(
                     "LOGIN-2",
                     format!(
-                        "{} logged in as {} and expected success",
-                        conn.name, account.username
+                        "{} logged in as {} and expected `{want}` but received `{}`",
+                        conn.name,
+                        account.username,
+                        crate::transcript::short(&line)
                     ),
                     &want,
                     &line,

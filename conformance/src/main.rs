@@ -55,7 +55,7 @@ struct Cli {
     /// Grade levels 1 to N (cumulative)
     #[arg(long, default_value_t = 6, value_parser = clap::value_parser!(u8).range(1..=6))]
     level: u8,
-    /// Run only these tests (slugs, prefix*, or rule IDs such as FRAME-3)
+    /// Run only these tests (slugs, prefix*, @bytes/@split/@coalesce, or rule IDs such as FRAME-3)
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
     /// Leave out these tests (same patterns as --only)
@@ -91,6 +91,13 @@ struct Cli {
 enum Command {
     /// List the catalogue: slug, level, rules, description
     List,
+    /// Measure the grader: the full suite against the reference server, and a
+    /// silent server that accepts connections and never answers
+    Bench {
+        /// Runs against the reference server
+        #[arg(long, default_value_t = 3)]
+        runs: u32,
+    },
     /// Run the reference server in this process (used by the default target)
     #[command(hide = true)]
     ReferenceServer {
@@ -126,6 +133,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Some(Command::ReferenceServer { args }) => return reference_server(args),
         Some(Command::List) => return list(),
+        Some(Command::Bench { runs }) => return bench(*runs, cli.jobs),
         None if cli.list => return list(),
         None => {}
     }
@@ -233,6 +241,65 @@ fn list() -> anyhow::Result<ExitCode> {
             e.case.description
         )?;
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bench(runs: u32, jobs: Option<usize>) -> anyhow::Result<ExitCode> {
+    let jobs = jobs.unwrap_or_else(|| {
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+    });
+    let mut out = std::io::stdout().lock();
+    let options = Options {
+        level: 6,
+        seed: 1,
+        jobs,
+        ..Options::default()
+    };
+    let reference = default_target()?;
+    let mut times = Vec::new();
+    for run in 1..=runs {
+        let started = std::time::Instant::now();
+        let results = conformance::run(&reference, &options).map_err(|e| anyhow::anyhow!("{e}"))?;
+        let secs = started.elapsed().as_secs_f64();
+        let failed = results
+            .tests
+            .iter()
+            .filter(|t| t.status != conformance::Status::Pass)
+            .count();
+        writeln!(
+            out,
+            "reference server, full suite ({} tests, {jobs} jobs), run {run}: {secs:.2} s, {failed} not passed",
+            results.tests.len()
+        )?;
+        times.push(secs);
+    }
+    times.sort_by(f64::total_cmp);
+    writeln!(
+        out,
+        "reference server, full suite: median {:.2} s",
+        times[times.len() / 2]
+    )?;
+    let silent = concat!(env!("CARGO_MANIFEST_DIR"), "/../fixtures/servers/silent.py");
+    let target = Target::Cmd {
+        template: format!("python3 {silent} {{port}}"),
+        photo_offset: 1,
+        file_offset: 2,
+    };
+    let started = std::time::Instant::now();
+    let results = conformance::run(&target, &options).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let failed = results
+        .tests
+        .iter()
+        .filter(|t| t.status == conformance::Status::Fail)
+        .count();
+    writeln!(
+        out,
+        "silent server (accepts, never answers), full suite: {:.2} s, {failed} failed, {} skipped",
+        started.elapsed().as_secs_f64(),
+        results.tests.len() - failed
+    )?;
     Ok(ExitCode::SUCCESS)
 }
 

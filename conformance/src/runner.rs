@@ -30,8 +30,9 @@ use crate::transcript::Event;
 pub struct Options {
     /// Highest level to grade (cumulative).
     pub level: u8,
-    /// Run only these slugs (a trailing `*` matches a prefix; a rule ID
-    /// selects every test that checks it).
+    /// Run only these slugs (a trailing `*` matches a prefix, `@bytes`
+    /// matches every test run in that delivery mode, and a rule ID selects
+    /// every test that checks it).
     pub only: Vec<String>,
     /// Leave out these slugs (same patterns).
     pub skip: Vec<String>,
@@ -176,6 +177,9 @@ pub enum RunError {
 
 /// True if `pattern` selects `entry`.
 pub fn selects(pattern: &str, entry: &Entry) -> bool {
+    if pattern.starts_with('@') {
+        return entry.slug.ends_with(pattern);
+    }
     if let Some(prefix) = pattern.strip_suffix('*') {
         return entry.slug.starts_with(prefix);
     }
@@ -453,6 +457,7 @@ fn run_entry(entry: &Entry, target: &Target, options: &Options, env: Env) -> Tes
         }
     };
     let deadline = env.timing.test;
+    let env_timing_quiet = env.timing.quiet;
     let pid = instance.process.as_ref().map(|p| p.pid());
     let rng = Rng::for_test(options.seed, &entry.slug);
     let run = entry.case.run;
@@ -487,10 +492,23 @@ fn run_entry(entry: &Entry, target: &Target, options: &Options, env: Env) -> Tes
             ),
         }
     });
-    let exit = instance
-        .process
-        .as_mut()
-        .and_then(|p| p.exited().map(|status| p.explain_exit(status)));
+    if outcome.is_err() {
+        if let Some(p) = instance.process.as_mut() {
+            // A server that just crashed may need a moment to be seen as
+            // exited; the crash explains a failure better than its symptom.
+            let until = Instant::now() + env_timing_quiet;
+            while p.exited().is_none() && Instant::now() < until {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+        }
+    }
+    let exit = instance.process.as_mut().and_then(|p| {
+        p.exited().map(|status| {
+            // Reap it and read the rest of its output before explaining.
+            p.kill();
+            p.explain_exit(status)
+        })
+    });
     result.notes = notes;
     result.duration_ms = started.elapsed().as_millis() as u64;
     let outcome = if timed_out {
@@ -515,6 +533,7 @@ fn run_entry(entry: &Entry, target: &Target, options: &Options, env: Env) -> Tes
                 // The crash explains the failure better than its symptom does.
                 failure.hint = Some(format!("the check that noticed it: {}", failure.reason));
                 failure.reason = format!("your server stopped during this test: {exit}");
+                failure.rule = entry.rules[0].to_owned();
             }
             result.status = Status::Fail;
             result.failed_runs = 1;

@@ -116,7 +116,8 @@ impl ServerProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             // Python buffers stdout in a pipe; students' prints should show.
-            .env("PYTHONUNBUFFERED", "1");
+            .env("PYTHONUNBUFFERED", "1")
+            .env("PYTHONDONTWRITEBYTECODE", "1");
         #[cfg(unix)]
         {
             use std::os::unix::process::CommandExt;
@@ -148,8 +149,8 @@ impl ServerProcess {
                 return Ok(server);
             }
             if let Some(status) = server.exited() {
-                let explain = server.explain_exit(status);
                 server.kill();
+                let explain = server.explain_exit(status);
                 return Err(StartError(format!(
                     "the server exited before it accepted connections on {chat}: {explain}"
                 )));

@@ -103,7 +103,7 @@ pub const TESTS: &[TestCase] = &[
         slug: "chat-order",
         level: 1,
         rules: &["CHAT-4", "FRAME-1"],
-        description: "thirty chats sent back to back arrive complete and in order",
+        description: "thirty chats sent in one write arrive complete and in order",
         hints: &[
             "one recv() is not one frame: append what recv() returns to a buffer and take out complete lines (粘包)",
             "forward chats from one reader thread per connection, in the order you read them",
@@ -231,9 +231,13 @@ fn chat_order(cx: &mut Cx) -> Outcome {
     let texts: Vec<String> = (1..=30)
         .map(|i| format!("message {i} of 30 ({tag})"))
         .collect();
-    for text in &texts {
-        c[0].send(&chat(&accounts[0].username, text))?;
-    }
+    // Thirty frames in one write: one recv() holds many of them (粘包),
+    // which is what every seed server gets wrong.
+    let burst: Vec<u8> = texts
+        .iter()
+        .flat_map(|t| chat(&accounts[0].username, t))
+        .collect();
+    c[0].send(&burst)?;
     for text in &texts {
         c[1].expect(&chat_out(&accounts[0].nickname, text), "CHAT-4")?;
     }

@@ -269,8 +269,17 @@ fn ping(cx: &mut Cx) -> Outcome {
 fn frame_split(cx: &mut Cx) -> Outcome {
     let mut c1 = cx.connect()?;
     c1.send_whole(b"0007|hal")?;
-    c1.flush()?;
-    std::thread::sleep(std::time::Duration::from_millis(5)); // the split itself, not a wait
+    // Give the server a quiet window to (wrongly) answer the half frame, so a
+    // server that takes one recv() for one frame fails every time.
+    if let crate::conn::Read1::Line(early) = c1.read_line(cx.env.timing.quiet) {
+        return Err(Failure::mismatch(
+            "FRAME-3",
+            "C1 sent half a frame and the server answered it as if it were whole",
+            "(nothing until the LF)",
+            &early,
+        )
+        .into());
+    }
     c1.send_whole(b"f-frame\n")?;
     c1.expect("1007|half-frame", "FRAME-3")?;
     Ok(())

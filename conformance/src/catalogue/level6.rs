@@ -82,7 +82,7 @@ pub const TESTS: &[TestCase] = &[
         hints: &[
             "handle SIGTERM (signal.signal(signal.SIGTERM, handler) in Python): send 1900|SHUTDOWN|… to everyone, then exit",
         ],
-        deps: &["login-ok"],
+        deps: &["login-ok", "ping"],
         modes: false,
         run: load_shutdown,
     },
@@ -363,6 +363,9 @@ fn load_shutdown(cx: &mut Cx) -> Outcome {
     let accounts = cx.accounts(1)?;
     let mut c = cx.logged_in(&accounts)?;
     let mut idle = cx.connect()?;
+    // A ping answered proves the server has accepted this connection (a
+    // connection still in the listen backlog cannot be told anything).
+    cx.fence(&mut idle)?;
     cx.tx.note("--", "the grader sends SIGTERM to the server");
     if let Some(p) = cx.server.process.as_ref() {
         p.signal("TERM");

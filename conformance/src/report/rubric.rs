@@ -71,13 +71,13 @@ impl Rubric {
     /// (score, max score) of a run: a test scores its points if it passed.
     pub fn score(&self, results: &Results) -> (f64, f64) {
         let max = self.max_points(results);
-        let got = results
+        let got: f64 = results
             .tests
             .iter()
             .zip(&max)
             .filter(|(t, _)| t.status == Status::Pass)
             .map(|(_, p)| p)
             .sum();
-        (got, max.iter().sum())
+        (got + 0.0, max.iter().sum::<f64>() + 0.0)
     }
 }

@@ -11,24 +11,27 @@ use conformance::runner::{Options, Results, Status, run};
 
 use crate::{summary, zoo};
 
-/// (file, highest level graded)
-const ZOO: &[(&str, u8)] = &[
-    ("level1_good.py", 1),
-    ("chatroom.py", 2),
-    ("seed000.py", 2),
-    ("seed001.py", 5),
-    ("seed002.py", 2),
-    ("seed003.py", 2),
-    ("seed004.py", 2),
-    ("bug_echo.py", 2),
-    ("bug_no_cr_strip.py", 2),
-    ("bug_no_escape_out.py", 2),
-    ("bug_no_ping.py", 2),
-    ("bug_trust_name.py", 2),
-    ("bug_crash_after_login.py", 2),
-    ("bug_no_framing.py", 2),
-    ("bug_unbounded.py", 2),
-    ("silent.py", 6),
+/// (file, highest level graded, whether it frames its input). The delivery
+/// variants (`@bytes`...) are left out for servers without framing: how they
+/// fail depends on how the kernel happens to split the bytes, while
+/// `frame-split`, `frame-sticky` and `chat-order` catch them every time.
+const ZOO: &[(&str, u8, bool)] = &[
+    ("level1_good.py", 1, true),
+    ("chatroom.py", 2, true),
+    ("seed000.py", 2, false),
+    ("seed001.py", 5, false),
+    ("seed002.py", 2, false),
+    ("seed003.py", 2, false),
+    ("seed004.py", 2, false),
+    ("bug_echo.py", 2, true),
+    ("bug_no_cr_strip.py", 2, true),
+    ("bug_no_escape_out.py", 2, true),
+    ("bug_no_ping.py", 2, true),
+    ("bug_trust_name.py", 2, true),
+    ("bug_crash_after_login.py", 2, true),
+    ("bug_no_framing.py", 2, false),
+    ("bug_unbounded.py", 2, true),
+    ("silent.py", 6, true),
 ];
 
 fn grade_all() -> Vec<(&'static str, Results, Duration)> {
@@ -39,26 +42,34 @@ fn grade_all() -> Vec<(&'static str, Results, Duration)> {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
-                    let Some(&(file, level)) = ZOO.get(i) else {
+                    let Some(&(file, level, framed)) = ZOO.get(i) else {
                         break;
                     };
                     let options = Options {
                         level,
                         seed: 4242,
+                        skip: if framed {
+                            Vec::new()
+                        } else {
+                            vec!["@bytes".into(), "@split".into(), "@coalesce".into()]
+                        },
                         jobs: 2,
-                        time_scale: 2.0,
+                        time_scale: 3.0,
                         ..Options::default()
                     };
                     let started = Instant::now();
-                    let results =
-                        run(&zoo(file), &options).unwrap_or_else(|e| panic!("{file}: {e}"));
+                    // One retry if the server did not come up: on a loaded machine a
+                    // Python start can take long; a second failure is real.
+                    let results = run(&zoo(file), &options)
+                        .or_else(|_| run(&zoo(file), &options))
+                        .unwrap_or_else(|e| panic!("{file}: {e}"));
                     out.lock().unwrap().push((file, results, started.elapsed()));
                 }
             });
         }
     });
     let mut all = out.into_inner().unwrap();
-    all.sort_by_key(|(file, _, _)| ZOO.iter().position(|(f, _)| f == file));
+    all.sort_by_key(|(file, _, _)| ZOO.iter().position(|(f, _, _)| f == file));
     all
 }
 
