@@ -492,14 +492,14 @@ fn run_entry(entry: &Entry, target: &Target, options: &Options, env: Env) -> Tes
             ),
         }
     });
-    if outcome.is_err() {
-        if let Some(p) = instance.process.as_mut() {
-            // A server that just crashed may need a moment to be seen as
-            // exited; the crash explains a failure better than its symptom.
-            let until = Instant::now() + env_timing_quiet;
-            while p.exited().is_none() && Instant::now() < until {
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
+    if outcome.is_err()
+        && let Some(p) = instance.process.as_mut()
+    {
+        // A server that just crashed may need a moment to be seen as
+        // exited; the crash explains a failure better than its symptom.
+        let until = Instant::now() + env_timing_quiet;
+        while p.exited().is_none() && Instant::now() < until {
+            std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
     let exit = instance.process.as_mut().and_then(|p| {

@@ -211,7 +211,6 @@ pub fn sessions(cx: &mut Cx) -> Outcome {
             }
         }
     });
-    drop(cell);
     match result {
         Ok(()) => Ok(()),
         Err(TestError::Fail(_, minimal)) => {
@@ -254,7 +253,6 @@ pub fn garbage(cx: &mut Cx) -> Outcome {
             }
         }
     });
-    drop(cell);
     match result {
         Ok(()) => Ok(()),
         Err(TestError::Fail(_, minimal)) => {
