@@ -9,7 +9,8 @@
 //! loses nothing (its last flush happens in [`Journal::close`]).
 //!
 //! The history file stays bounded: the journal rewrites it to the last
-//! `capacity` messages whenever it holds twice that many.
+//! `capacity` messages whenever it holds `COMPACT_SLACK` more than that
+//! (rarely, because each rewrite is synced to disk).
 
 use std::collections::VecDeque;
 use std::fs::{File, OpenOptions};
@@ -25,6 +26,14 @@ use crate::room::{History, Item, Items, Record};
 
 /// History file name in the data directory.
 pub const HISTORY_FILE: &str = "history.jsonl";
+/// Lines the history file may hold beyond its capacity before a rewrite:
+/// about 5 MB of JSON at most.
+#[cfg(not(test))]
+const COMPACT_SLACK: usize = 50_000;
+/// A small slack, so the unit test sees a rewrite.
+#[cfg(test)]
+const COMPACT_SLACK: usize = 30;
+
 /// Item metadata file name in the data directory.
 pub const ITEMS_FILE: &str = "items.jsonl";
 
@@ -252,7 +261,7 @@ impl Writer {
                 }
                 self.tail.push_back(line);
                 self.lines += 1;
-                if self.lines >= 2 * self.capacity {
+                if self.lines >= self.capacity + COMPACT_SLACK {
                     self.compact()?;
                 }
             } else if let Some(line) = item_to_line(&record) {

@@ -29,6 +29,9 @@ use crate::room::{Frame, Mailbox};
 /// connection was aborted meanwhile.
 pub const WRITE_TICK: Duration = Duration::from_millis(100);
 
+/// Frames one `write` carries at most.
+const MAX_BATCH: usize = 1024;
+
 /// How long a writer waits for frames before its thread ends; the next frame
 /// starts a new one. Ten thousand idle clients then cost one thread each.
 const WRITER_IDLE: Duration = Duration::from_secs(5);
@@ -193,7 +196,7 @@ impl Outbox {
     /// Drains the queue until the connection closes or stays quiet for
     /// `WRITER_IDLE`; runs on a writer thread.
     fn run_writer(&self) {
-        let mut batch = VecDeque::new();
+        let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut buf = Vec::new();
         loop {
             let mut queue = self.lock();
@@ -225,21 +228,23 @@ impl Outbox {
             if queue.state == State::Gone {
                 return self.writer_done(queue, Shutdown::Both);
             }
-            std::mem::swap(&mut queue.frames, &mut batch);
+            // Up to MAX_BATCH frames per write: plenty to amortise the system
+            // call, and it keeps this writer's buffer small and reused.
+            let take = queue.frames.len().min(MAX_BATCH);
+            batch.extend(queue.frames.drain(..take));
+            if queue.frames.capacity() > 1024 && queue.frames.len() < 256 {
+                // Give back the memory of a burst, so that a quiet server is small.
+                queue.frames.shrink_to(256);
+            }
             drop(queue);
             buf.clear();
             for frame in batch.drain(..) {
                 buf.extend_from_slice(&frame);
             }
-            // Give back the memory of a burst, so that a quiet server is small
-            // (a thousand idle connections must not each keep their peak).
-            if batch.capacity() > 256 {
-                batch = VecDeque::new();
-            }
             if !self.write_all(&mut buf) {
                 return self.writer_done(self.lock(), Shutdown::Both);
             }
-            if buf.capacity() > 64 * 1024 {
+            if buf.capacity() > 256 * 1024 {
                 buf = Vec::new();
             }
         }
