@@ -225,12 +225,14 @@ pub fn run(target: &Target, options: &Options) -> Result<Results, RunError> {
     let register = !target.spawns() && options.level >= 3;
     if !target.spawns() {
         notes.push(if register {
-            "the server is shared: tests register fresh random users, and tests that need a server of their own are skipped".to_owned()
+            "the server is shared: tests register fresh random users and run one at a time; tests that need a server of their own are skipped".to_owned()
         } else {
             "the server is shared and tests use the seed accounts, so they run one at a time".to_owned()
         });
     }
-    let jobs = if target.spawns() || register {
+    // On a shared server every group chat reaches every logged-in test user,
+    // so tests there run one at a time.
+    let jobs = if target.spawns() {
         options.jobs.max(1)
     } else {
         1

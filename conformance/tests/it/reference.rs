@@ -37,3 +37,47 @@ fn the_reference_server_passes_everything_three_times_in_a_row() {
             .all(|t| t.runs == 3 && t.failed_runs == 0)
     );
 }
+
+#[test]
+fn a_running_reference_server_passes_with_addr() {
+    let _heavy = crate::heavy();
+    let data = tempfile::tempdir().expect("temporary data directory");
+    let mut config = reference_server::Config::default();
+    config.port = 0;
+    config.data_dir = data.path().to_path_buf();
+    config.hash_cost = reference_server::accounts::HashCost {
+        memory_kib: 64,
+        iterations: 1,
+    };
+    let server = reference_server::Server::bind(config).expect("the reference server binds");
+    let target = conformance::Target::Addr {
+        chat: server.chat_addr(),
+        photo: server.photo_addr(),
+        file: server.file_addr(),
+    };
+    let handle = server.spawn();
+    let options = Options {
+        level: 6,
+        seed: 11,
+        time_scale: 5.0,
+        ..Options::default()
+    };
+    let results = run(&target, &options).expect("the server accepts");
+    handle.shutdown();
+    assert!(
+        results.passed(),
+        "{}",
+        terminal(&results, &Rubric::default(), false)
+    );
+    // Tests that need a server of their own are skipped, with the reason.
+    let skipped: Vec<&str> = results
+        .tests
+        .iter()
+        .filter(|t| t.status == Status::Skip)
+        .map(|t| t.slug.as_str())
+        .collect();
+    assert!(
+        skipped.contains(&"reg-durable") && skipped.contains(&"load-shutdown"),
+        "{skipped:?}"
+    );
+}
