@@ -42,12 +42,14 @@ fn the_reference_server_passes_everything_three_times_in_a_row() {
 fn a_running_reference_server_passes_with_addr() {
     let _heavy = crate::heavy();
     let data = tempfile::tempdir().expect("temporary data directory");
-    let mut config = reference_server::Config::default();
-    config.port = 0;
-    config.data_dir = data.path().to_path_buf();
-    config.hash_cost = reference_server::accounts::HashCost {
-        memory_kib: 64,
-        iterations: 1,
+    let config = reference_server::Config {
+        port: 0,
+        data_dir: data.path().to_path_buf(),
+        hash_cost: reference_server::accounts::HashCost {
+            memory_kib: 64,
+            iterations: 1,
+        },
+        ..reference_server::Config::default()
     };
     let server = reference_server::Server::bind(config).expect("the reference server binds");
     let target = conformance::Target::Addr {
