@@ -10,10 +10,14 @@
 //! - [`persist`] and [`store`]: history, item metadata and uploaded bytes in
 //!   the data directory (HIST-4, SIDE-3).
 //! - [`net`]: the thin socket layer. One reader thread per connection feeds the
-//!   room; one writer thread per connection drains its bounded queue, many
-//!   frames per `write` (LOAD-2, LOAD-3).
+//!   room; a writer thread per connection, started by its first frame and
+//!   ended when it idles, drains its bounded queue, many frames per `write`
+//!   (LOAD-2, LOAD-3).
 //! - [`side`]: the photo and file ports (SPEC.md section 10).
 //! - [`config`]: every setting, and the command line that fills them.
+//!
+//! The crate has two binaries: `reference-server` (`src/main.rs`) and the
+//! load generator `chat-bench` (`src/bin/chat-bench/`, see BENCHMARKS.md).
 //!
 //! # Example
 //!
