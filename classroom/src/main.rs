@@ -56,7 +56,7 @@ enum Cmd {
         /// Where to write the grades [default: SUBMISSIONS_DIR/../grades]
         #[arg(long)]
         out: Option<PathBuf>,
-        /// Submissions graded in parallel [default: number of CPUs]
+        /// Submissions graded in parallel [default: twice the number of CPUs]
         #[arg(long)]
         jobs: Option<usize>,
         #[command(flatten)]
@@ -91,7 +91,7 @@ enum Cmd {
         /// Submissions in the generated class
         #[arg(long, default_value_t = 50)]
         count: usize,
-        /// Submissions graded in parallel [default: number of CPUs]
+        /// Submissions graded in parallel [default: twice the number of CPUs]
         #[arg(long)]
         jobs: Option<usize>,
         /// The fixture submissions to copy from
@@ -256,7 +256,12 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
         } => {
             let out = out.unwrap_or_else(|| default_out(&submissions));
             let batch = opts.batch()?;
-            let summary = batch::run(&batch, &submissions, &out, jobs.unwrap_or_else(cpus))?;
+            let summary = batch::run(
+                &batch,
+                &submissions,
+                &out,
+                jobs.unwrap_or_else(default_jobs),
+            )?;
             print_summary(&summary, &batch, &out);
             Ok(ExitCode::SUCCESS)
         }
@@ -288,7 +293,7 @@ fn real_main(cli: Cli) -> anyhow::Result<ExitCode> {
                 &batch,
                 &fixtures,
                 count,
-                jobs.unwrap_or_else(cpus),
+                jobs.unwrap_or_else(default_jobs),
                 keep.as_deref(),
             )?;
             Ok(ExitCode::SUCCESS)
@@ -324,8 +329,12 @@ fn default_out(submissions: &Path) -> PathBuf {
     abs.parent().unwrap_or(Path::new(".")).join("grades")
 }
 
-fn cpus() -> usize {
-    std::thread::available_parallelism()
+/// Twice the CPUs: grading one submission mostly waits (on replies, on
+/// timeouts, on servers starting), so two per core keep the cores busy;
+/// measured on 2 cores, 4 jobs grade a Level 6 class in about half the time
+/// of 2 with the same verdicts.
+fn default_jobs() -> usize {
+    2 * std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
 }
