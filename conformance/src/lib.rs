@@ -6,7 +6,7 @@
 //! - [`catalogue`]: one entry per test (slug, level, rules, description,
 //!   hints, dependencies), one module per level.
 //! - [`runner`]: `run(target, options) -> Results`, parallel and with
-//!   per-test deadlines; batch grading reuses it.
+//!   per-test deadlines; batch grading reuses it. [`results`]: what it returns.
 //! - [`target`]: a running server (`--addr`) or one spawned per test
 //!   (`--cmd`), in its own process group, with its output captured.
 //! - [`cx`], [`conn`], [`transcript`], [`check`]: what a test uses to talk to
@@ -27,6 +27,7 @@ pub mod check;
 pub mod conn;
 pub mod cx;
 pub mod report;
+pub mod results;
 pub mod rng;
 pub mod runner;
 pub mod session;

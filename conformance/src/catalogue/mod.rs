@@ -16,6 +16,7 @@ mod level3;
 mod level4;
 mod level5;
 mod level6;
+mod presence;
 
 /// One test in the catalogue.
 #[derive(Debug)]
@@ -61,6 +62,7 @@ pub fn cases() -> Vec<&'static TestCase> {
         level1::TESTS,
         level2::TESTS,
         level3::TESTS,
+        presence::TESTS,
         level4::TESTS,
         level5::TESTS,
         level6::TESTS,
