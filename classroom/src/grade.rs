@@ -19,10 +19,11 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use serde_json::Value;
 
+use crate::limits::{self, Capabilities, Limits};
 use crate::manifest::{self, Manifest};
 use crate::result::{self, Integrity, Status, StudentResult, Timing};
 use crate::rubric::Rubric;
-use crate::sandbox::{self, Capabilities, Limits, SandboxSpec, shell_quote};
+use crate::sandbox::{self, SandboxSpec, shell_quote};
 use crate::submission;
 
 /// Everything that is the same for every submission of a batch.
@@ -237,7 +238,7 @@ fn run(
         let mut c = Command::new("unshare");
         c.args(flags)
             .args(["--", "sh", "-c"])
-            .arg(format!("{} && exec \"$@\"", sandbox::NETNS_LOOPBACK_UP))
+            .arg(format!("{} && exec \"$@\"", limits::NETNS_LOOPBACK_UP))
             .arg("sh")
             .arg(&batch.conformance);
         c

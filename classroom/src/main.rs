@@ -6,8 +6,9 @@
 //!
 //! - [`manifest`]: `chatlab.toml`, and the fallbacks when there is none.
 //! - [`submission`]: content hashes and the private copy a student's program runs in.
-//! - [`sandbox`]: limits (`prlimit`), a user per submission (`setpriv`), the
-//!   output cap, and the hidden `classroom sandbox` the grader starts.
+//! - [`limits`]: the limits, what the machine can enforce, and the record of it.
+//! - [`sandbox`]: the hidden `classroom sandbox` the grader starts: `prlimit`,
+//!   a user per submission (`setpriv`), the output cap, the final sweep.
 //! - [`grade`]: one submission: setup, the conformance grader as a child
 //!   process (in a network namespace of its own when possible), wall time.
 //! - [`batch`]: the parallel scheduler and the files it writes.
@@ -27,6 +28,7 @@ use clap::{Args, Parser, Subcommand};
 mod batch;
 mod bench;
 mod grade;
+mod limits;
 mod manifest;
 mod platform;
 mod report;
@@ -36,8 +38,9 @@ mod sandbox;
 mod submission;
 
 use grade::Batch;
+use limits::{Capabilities, Limits};
 use rubric::Rubric;
-use sandbox::{Capabilities, Limits, Placeholders};
+use sandbox::Placeholders;
 
 /// Grades a class of ChatLab servers with the conformance grader.
 #[derive(Debug, Parser)]

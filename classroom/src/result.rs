@@ -11,9 +11,9 @@
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::limits::{Enforced, Limits};
 use crate::manifest::Manifest;
 use crate::rubric::Rubric;
-use crate::sandbox::{Enforced, Limits};
 
 /// Whether the submission could be graded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
