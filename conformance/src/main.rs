@@ -46,10 +46,10 @@ struct Cli {
     /// A command that starts your server; run once per test
     #[arg(long)]
     cmd: Option<String>,
-    /// Photo port (with --addr) [default: chat port + 1]
+    /// Photo port of a running server (--addr) [default: chat port + 1]
     #[arg(long)]
     photo_port: Option<u16>,
-    /// File port (with --addr) [default: chat port + 2]
+    /// File port of a running server (--addr) [default: chat port + 2]
     #[arg(long)]
     file_port: Option<u16>,
     /// Grade levels 1 to N (cumulative)
@@ -209,12 +209,16 @@ fn target(cli: &Cli) -> anyhow::Result<(Target, String)> {
         let args = target.to_args();
         return Ok((target, args));
     }
-    let offset = |flag: Option<u16>, default: u16| flag.unwrap_or(default);
     if let Some(cmd) = &cli.cmd {
+        if cli.photo_port.is_some() || cli.file_port.is_some() {
+            anyhow::bail!(
+                "with --cmd the grader picks free ports for every test; pass {{photo_port}} and {{file_port}} to your server instead of --photo-port/--file-port"
+            );
+        }
         let target = Target::Cmd {
             template: cmd.clone(),
-            photo_offset: offset(cli.photo_port, 1),
-            file_offset: offset(cli.file_port, 2),
+            photo_offset: 1,
+            file_offset: 2,
         };
         let args = target.to_args();
         return Ok((target, args));

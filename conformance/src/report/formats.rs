@@ -59,7 +59,8 @@ pub fn junit(results: &Results) -> String {
         .count();
     let _ = writeln!(
         s,
-        "<testsuites name=\"chatlab-conformance\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
+        "<testsuites name=\"chatlab-conformance seed {}\" tests=\"{}\" failures=\"{failures}\" time=\"{:.3}\">",
+        results.seed,
         results.tests.len(),
         results.duration_ms as f64 / 1000.0
     );
@@ -143,7 +144,12 @@ pub fn gradescope(results: &Results, rubric: &Rubric) -> String {
 
 /// TAP version 14, with a YAML block for each failure.
 pub fn tap(results: &Results) -> String {
-    let mut s = format!("TAP version 14\n1..{}\n", results.tests.len());
+    let mut s = format!(
+        "TAP version 14\n1..{}\n# ChatLab conformance, levels 1-{}, seed {}\n",
+        results.tests.len(),
+        results.level,
+        results.seed
+    );
     for (i, t) in results.tests.iter().enumerate() {
         let n = i + 1;
         match (t.status, &t.failure, &t.skip_reason) {

@@ -111,7 +111,7 @@ fn a_failure_exits_1_in_every_format() {
     );
     let tap = run("tap");
     assert!(
-        tap.starts_with("TAP version 14\n1..1\nnot ok 1 - chat-no-echo"),
+        tap.starts_with("TAP version 14\n1..1\n# ChatLab conformance, levels 1-6, seed 5\nnot ok 1 - chat-no-echo"),
         "{tap}"
     );
 }
