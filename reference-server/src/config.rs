@@ -15,6 +15,14 @@ use protocol::limits::{
 
 use crate::accounts::HashCost;
 
+/// Default limit of chat connections. Each may use two threads, and with
+/// Linux's default `vm.max_map_count` a process runs about 12,600 threads
+/// (see `net::budget`); a larger limit also needs a larger map count.
+pub const DEFAULT_MAX_CLIENTS: usize = 5_000;
+
+/// Default limit of connections per side port.
+pub const DEFAULT_MAX_SIDE: usize = 256;
+
 /// Everything the server needs to know to run.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -60,9 +68,9 @@ impl Default for Config {
             photo_port: None,
             file_port: None,
             data_dir: PathBuf::from("chatlab-data"),
-            max_clients: 10_000,
-            max_per_ip: 10_000,
-            max_side: 1_000,
+            max_clients: DEFAULT_MAX_CLIENTS,
+            max_per_ip: DEFAULT_MAX_CLIENTS,
+            max_side: DEFAULT_MAX_SIDE,
             max_frame: MAX_FRAME,
             queue_frames: 16_384,
             max_photo: MAX_PHOTO,
@@ -133,13 +141,13 @@ pub struct Args {
     #[arg(long, default_value = "chatlab-data")]
     pub data_dir: PathBuf,
     /// Chat connections served at once; more get SERVER_FULL
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = DEFAULT_MAX_CLIENTS)]
     pub max_clients: usize,
     /// Chat connections from one IP address at once
-    #[arg(long, default_value_t = 10_000)]
+    #[arg(long, default_value_t = DEFAULT_MAX_CLIENTS)]
     pub max_per_ip: usize,
     /// Side-port connections served at once, per port
-    #[arg(long, default_value_t = 1_000)]
+    #[arg(long, default_value_t = DEFAULT_MAX_SIDE)]
     pub max_side: usize,
     /// Bytes in one chat frame, LF included (at most 4096)
     #[arg(long, default_value_t = MAX_FRAME)]
