@@ -646,19 +646,22 @@ def log_in(client, username, account):
     client.nick = account[1]
 #@ end
     ONLINE[username] = client
+#@ if 3
+    # NOTE-1 first: once the new user sees its 1001, everybody else's JOIN is
+    # already on its way, so a PING from them afterwards returns after it (PING-2).
+    notify("JOIN", client)
+#@ todo
+    # TODO (lab 3): send 1010|JOIN to the others (first), then, after the
+    # 1001 below, the online list (1006).
+#@ end
     client.send(frame("1001", "1", client.nick, username))  # LOGIN-2
 #@ if 3
     client.send(list_frame())  # LOGIN-7, LIST-1
-#@ todo
-    # TODO (lab 3): send the online list (1006), then 1010|JOIN to the others.
 #@ end
 #@ if 4
     send_history(client)  # LOGIN-7, HIST-1
 #@ todo
     # TODO (lab 4): after the list, send the history (1011 frames, then 1012).
-#@ end
-#@ if 3
-    notify("JOIN", client)  # NOTE-1
 #@ end
 
 
@@ -738,8 +741,8 @@ def on_register(client, fields):
 
 def on_logout(client, fields):
     """0005 -> 1005, then close (OUT-1)."""
+    leave(client)  # the LEAVE notices go out before the 1005, as with JOIN and 1001
     client.send(frame("1005"))
-    leave(client)
     client.closing = True
 
 

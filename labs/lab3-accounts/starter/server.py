@@ -272,8 +272,9 @@ def log_in(client, username, account):
     client.user = username
     client.nick = account[1]
     ONLINE[username] = client
+    # TODO (lab 3): send 1010|JOIN to the others (first), then, after the
+    # 1001 below, the online list (1006).
     client.send(frame("1001", "1", client.nick, username))  # LOGIN-2
-    # TODO (lab 3): send the online list (1006), then 1010|JOIN to the others.
 
 
 def leave(client):

@@ -334,10 +334,12 @@ def log_in(client, username, account):
     client.user = username
     client.nick = account["nickname"]
     ONLINE[username] = client
+    # NOTE-1 first: once the new user sees its 1001, everybody else's JOIN is
+    # already on its way, so a PING from them afterwards returns after it (PING-2).
+    notify("JOIN", client)
     client.send(frame("1001", "1", client.nick, username))  # LOGIN-2
     client.send(list_frame())  # LOGIN-7, LIST-1
     # TODO (lab 4): after the list, send the history (1011 frames, then 1012).
-    notify("JOIN", client)  # NOTE-1
 
 
 def leave(client):
@@ -393,8 +395,8 @@ def on_register(client, fields):
 
 def on_logout(client, fields):
     """0005 -> 1005, then close (OUT-1)."""
+    leave(client)  # the LEAVE notices go out before the 1005, as with JOIN and 1001
     client.send(frame("1005"))
-    leave(client)
     client.closing = True
 
 
