@@ -95,6 +95,20 @@ fn a_registered_account_is_stored_hashed_and_survives_a_restart() {
     assert_eq!(c.recv(), "1003|1|Dur|durable");
     let stored = std::fs::read_to_string(server.dir.path().join("accounts.jsonl")).unwrap();
     assert!(stored.contains("\"durable\"") && stored.contains("$argon2id$"));
+    // REG-4: no file anywhere in the data directory holds a password.
+    let mut everything = Vec::new();
+    let mut dirs = vec![server.dir.path().to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else {
+                everything.extend(std::fs::read(path).unwrap());
+            }
+        }
+    }
+    let everything = String::from_utf8_lossy(&everything);
     for password in [
         "s3cret-pw",
         "114514",
@@ -104,7 +118,7 @@ fn a_registered_account_is_stored_hashed_and_survives_a_restart() {
         "xiaoming123",
     ] {
         assert!(
-            !stored.contains(password),
+            !everything.contains(password),
             "REG-4: {password} stored in clear"
         );
     }
