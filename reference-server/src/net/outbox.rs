@@ -29,7 +29,8 @@ use crate::room::{Frame, Mailbox};
 /// connection was aborted meanwhile.
 pub const WRITE_TICK: Duration = Duration::from_millis(100);
 
-/// Below this many queued frames a writer yields once before writing.
+/// Below this many queued frames, right after a bigger batch, a writer yields
+/// once before writing.
 const FEW: usize = 8;
 
 /// Frames one `write` carries at most.
@@ -201,6 +202,7 @@ impl Outbox {
     fn run_writer(&self) {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         let mut buf = Vec::new();
+        let mut last_batch = 0;
         loop {
             let mut queue = self.lock();
             while queue.frames.is_empty() {
@@ -231,10 +233,10 @@ impl Outbox {
             if queue.state == State::Gone {
                 return self.writer_done(queue, Shutdown::Both);
             }
-            if queue.frames.len() < FEW {
-                // Only a few frames: let whoever is delivering go on for a
-                // moment, so that one write carries more of them. On a quiet
-                // machine this returns at once.
+            if queue.frames.len() < FEW && last_batch >= FEW {
+                // Only a few frames in a busy period: let whoever is delivering
+                // go on for a moment, so that one write carries more of them.
+                // Not when traffic is light, where it would only add latency.
                 drop(queue);
                 std::thread::yield_now();
                 queue = self.lock();
@@ -242,6 +244,7 @@ impl Outbox {
             // Up to MAX_BATCH frames per write: plenty to amortise the system
             // call, and it keeps this writer's buffer small and reused.
             let take = queue.frames.len().min(MAX_BATCH);
+            last_batch = take;
             batch.extend(queue.frames.drain(..take));
             if queue.frames.capacity() > 1024 && queue.frames.len() < 256 {
                 // Give back the memory of a burst, so that a quiet server is small.
