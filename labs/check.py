@@ -95,6 +95,22 @@ def check_docs():
     else:
         ok("starters and solutions are up to date with solutions/server_master.py")
     check_proxy()
+    check_step_titles()
+
+
+def check_step_titles():
+    """lab.py's progress view names the same steps as the lab pages."""
+    sys.path.insert(0, str(LABS))
+    import lab  # noqa: E402
+
+    for n, steps in lab.STEPS.items():
+        page = next(LABS.glob(f"lab{n}-*")) / "README.md"
+        titles = [t.split(": ", 1)[1] for lvl, t in outline(page.read_text(encoding="utf-8"))
+                  if lvl == 3 and t.startswith("Step ")]
+        want = [title for title, _ in steps]
+        if titles[: len(want)] != want:
+            fail(f"lab {n}: lab.py STEPS {want} do not match the page's steps {titles}")
+    ok("lab.py's steps match the lab pages")
 
 
 def check_proxy():
