@@ -1,5 +1,5 @@
 //! The sandbox a student's program runs in: resource limits, a user of its
-//! own, a cap on its output, and plain words for how it ended.
+//! own, a cap on its output, and a final sweep of whatever it left behind.
 //!
 //! Nothing here needs `unsafe`: the limits are applied by util-linux's
 //! `prlimit`, the user is changed by `setpriv`, the network namespace is made
@@ -9,10 +9,11 @@
 //!
 //! The conformance grader starts the student's server many times (a fresh one
 //! per test). It does so through `classroom sandbox`, a hidden subcommand
-//! that reads a [`SandboxSpec`], builds the `prlimit … setpriv … sh -c`
-//! chain, copies the server's output through while counting it, and stops
-//! the server when it prints more than the limit. It exits with a last line
-//! of output that says why, which the grader quotes to the student.
+//! that reads a [`SandboxSpec`], starts `classroom cap-output` on a pipe, and
+//! then becomes (`exec`) the `prlimit … setpriv … sh -c` chain, whose output
+//! goes into that pipe. The cap forwards the output, and when the server
+//! prints more than the limit it says so in a last line, which the grader
+//! quotes to the student, and stops the server.
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -80,7 +81,7 @@ impl SandboxSpec {
         if self.prlimit {
             argv.extend([
                 "prlimit".to_owned(),
-                // The soft limit sends SIGXCPU, which the report names; the
+                // The soft limit sends SIGXCPU (signal 24 in the report); the
                 // kernel's SIGKILL at the hard limit is the backstop.
                 format!("--cpu={}:{}", l.cpu_secs, l.cpu_secs + 1),
                 format!("--data={}", l.memory_mb * 1024 * 1024),
