@@ -10,6 +10,8 @@ test:
     cargo fmt --all -- --check
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
+    cargo build --release -p conformance
+    python3 labs/check.py --grader target/release/conformance --rust
 
 # Format every crate in place.
 fmt:
@@ -30,6 +32,16 @@ client *ARGS:
 # Grade a chat server (by default the reference server) and print the report.
 grade *ARGS:
     cargo run --release -p conformance -- {{ARGS}}
+
+# Check your server against one lab, e.g. `just lab 2 -- python3 server.py {port} {data_dir}`.
+[no-cd]
+lab N *CMD:
+    python3 "{{justfile_directory()}}/labs/lab.py" {{N}} {{CMD}}
+
+# Show which labs and steps your server passes, e.g. `just labs -- python3 server.py {port} {data_dir}`.
+[no-cd]
+labs *CMD:
+    python3 "{{justfile_directory()}}/labs/lab.py" --progress {{CMD}}
 
 # Run the benchmarks (see BENCHMARKS.md).
 bench:
