@@ -15,7 +15,7 @@
 //! - [`result`], [`rubric`], [`report`]: scores, hidden tests, CSV, text,
 //!   JSON, HTML and Gradescope outputs.
 //! - [`platform`]: the Gradescope bundle and the GitHub Actions workflow.
-//! - [`bench`]: grades a generated class and reports throughput.
+//! - [`bench`](mod@bench): grades a generated class and reports throughput.
 //!
 //! `RUST_LOG=classroom=debug` shows what the batch does.
 
