@@ -96,6 +96,8 @@ code_enum!(
         BadPassword = "BAD_PASSWORD",
         /// Registration: the nickname breaks NAME-2.
         BadNickname = "BAD_NICKNAME",
+        /// Registration: the server could not store the account (REG-3).
+        ServerError = "SERVER_ERROR",
     }
 );
 

@@ -246,11 +246,11 @@ pub fn check_registration(
     Ok((username, password, nickname))
 }
 
-/// The protocol has no code for "the disk is full"; the reason field of a
-/// failed `1003` carries this text instead, and the log says more.
+/// REG-3: `SERVER_ERROR` when the account could not be stored (a full disk,
+/// a lost data directory); the log says more.
 fn server_error(error: impl std::fmt::Display) -> FailReason {
     log::error!("cannot store a new account: {error}");
-    FailReason::Other("SERVER_ERROR".to_owned())
+    FailReason::Code(Reason::ServerError)
 }
 
 fn parse_line(line: &str) -> Result<Account, String> {
