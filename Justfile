@@ -43,6 +43,10 @@ lab N *CMD:
 labs *CMD:
     python3 "{{justfile_directory()}}/labs/lab.py" --progress {{CMD}}
 
-# Run the benchmarks (see BENCHMARKS.md).
+# Run the protocol benchmark (see BENCHMARKS.md for all of them).
 bench:
     cargo run --release -p protocol --example bench
+
+# Load-test a chat server (the reference server by default), e.g. `just bench-server --clients 100 --senders 100 --messages 1000`.
+bench-server *ARGS:
+    cargo run --release -p reference-server --bin chat-bench -- {{ARGS}}
