@@ -52,8 +52,10 @@ pub struct Placeholders {
     pub data_dir: Option<PathBuf>,
 }
 
-/// PATH for the student: system directories only, so that tools installed
-/// in root's home (pyenv shims, rustup) are not tried by another user.
+/// PATH for a student running as a user of its own: system directories
+/// only, so that tools installed in root's home (pyenv shims, rustup), which
+/// that user cannot read, are not tried. Without a user switch the student
+/// keeps the grader's PATH.
 pub const STUDENT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /// RLIMIT_STACK for the student, hence the size of each thread's stack.
@@ -171,11 +173,15 @@ pub fn run(spec: &SandboxSpec, p: &Placeholders) -> anyhow::Result<std::convert:
         .spawn()
         .context("cannot start the output cap")?;
     let argv = spec.chain(&command);
+    let path = match spec.uid {
+        Some(_) => STUDENT_PATH.to_owned(),
+        None => std::env::var("PATH").unwrap_or_else(|_| STUDENT_PATH.to_owned()),
+    };
     let mut cmd = Command::new(&argv[0]);
     cmd.args(&argv[1..])
         .current_dir(&spec.workdir)
         .env_clear()
-        .env("PATH", STUDENT_PATH)
+        .env("PATH", path)
         .env("HOME", &spec.workdir)
         .env("LANG", "C.UTF-8")
         .env("PYTHONUNBUFFERED", "1")
