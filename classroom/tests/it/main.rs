@@ -140,6 +140,8 @@ fn redacted(mut v: Value) -> Value {
     v["integrity"]["classroom_version"] = "[version]".into();
     v["enforced"] = "[machine]".into();
     for t in v["tests"].as_array_mut().into_iter().flatten() {
+        // The catalogue's wording belongs to the conformance crate.
+        t["description"] = "[catalogue]".into();
         if !t["failure"].is_null() {
             t["failure"] = "[failure report]".into();
         }
