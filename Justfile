@@ -43,6 +43,16 @@ lab N *CMD:
 labs *CMD:
     python3 "{{justfile_directory()}}/labs/lab.py" --progress {{CMD}}
 
+# Grade a class, one folder per student, e.g. `just classroom grade submissions/ --level 3` (classroom/README.md).
+classroom *ARGS:
+    cargo build --release -p conformance -p classroom
+    target/release/classroom {{ARGS}}
+
+# Grade a generated class of 50 fixture submissions; prints wall time and throughput.
+bench-class *ARGS:
+    cargo build --release -p conformance -p classroom
+    target/release/classroom bench-class --count 50 {{ARGS}}
+
 # Run the protocol benchmark (see BENCHMARKS.md for all of them).
 bench:
     cargo run --release -p protocol --example bench
