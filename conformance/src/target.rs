@@ -145,8 +145,13 @@ impl ServerProcess {
         let deadline = started + startup;
         let mut pause = Duration::from_millis(2);
         loop {
-            if TcpStream::connect_timeout(&chat, Duration::from_millis(200)).is_ok() {
-                return Ok(server);
+            if let Ok(probe) = TcpStream::connect_timeout(&chat, Duration::from_millis(200)) {
+                // A connect to a port nobody listens on can "succeed" by
+                // connecting to itself when the kernel picks that very port
+                // as the local one (TCP simultaneous open): not the server.
+                if probe.local_addr().ok() != probe.peer_addr().ok() {
+                    return Ok(server);
+                }
             }
             if let Some(status) = server.exited() {
                 server.kill();

@@ -224,15 +224,16 @@ fn priv_basic(cx: &mut Cx) -> Outcome {
         escape(&text)
     );
     b[0].expect(&want, "PRIV-1")?;
-    cx.silent(
-        &mut [&mut third[0]],
-        "PRIV-1",
-        "a private message goes to its recipient only",
-    )?;
+    // The sender's fence first: then everything its 0004 caused is queued (PING-2).
     cx.silent(
         &mut [&mut a[0]],
         "PRIV-4",
         "the sender of a private message gets nothing back",
+    )?;
+    cx.silent(
+        &mut [&mut third[0]],
+        "PRIV-1",
+        "a private message goes to its recipient only",
     )
 }
 

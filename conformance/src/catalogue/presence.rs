@@ -228,8 +228,9 @@ fn note_leave(cx: &mut Cx) -> Outcome {
     let mut cc = conns.pop().expect("three");
     let mut cb = conns.pop().expect("three");
     let mut ca = conns.pop().expect("three");
-    // Drain the join notices, then watch everything.
-    for c in [&mut ca, &mut cb] {
+    // Fence the later joiners first: by PING-2 their JOIN notices are then
+    // queued, so the earlier users' fences drain them.
+    for c in [&mut cc, &mut cb, &mut ca] {
         cx.fence(c)?;
         c.ignore = vec!["1011", "1012"];
     }
@@ -242,7 +243,6 @@ fn note_leave(cx: &mut Cx) -> Outcome {
         escape(&b.nickname)
     );
     ca.expect(&leave_b, "NOTE-2")?;
-    cc.ignore = vec!["1011", "1012"];
     cc.expect(&leave_b, "NOTE-2")?;
     cc.close();
     let c = &accounts[2];

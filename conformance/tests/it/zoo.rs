@@ -17,7 +17,7 @@ use crate::{summary, zoo};
 /// `frame-split`, `frame-sticky` and `chat-order` catch them every time.
 const ZOO: &[(&str, u8, bool)] = &[
     ("level1_good.py", 1, true),
-    ("chatroom.py", 2, true),
+    ("chatroom.py", 3, true),
     ("seed000.py", 2, false),
     ("seed001.py", 5, false),
     ("seed002.py", 2, false),
@@ -31,6 +31,9 @@ const ZOO: &[(&str, u8, bool)] = &[
     ("bug_crash_after_login.py", 2, true),
     ("bug_no_framing.py", 2, false),
     ("bug_unbounded.py", 2, true),
+    ("bug_plain_passwords.py", 3, true),
+    ("bug_list_resend.py", 3, true),
+    ("bug_no_leave.py", 3, true),
     ("silent.py", 6, true),
 ];
 
