@@ -115,3 +115,41 @@ fn a_failure_exits_1_in_every_format() {
         "{tap}"
     );
 }
+
+#[test]
+fn repeat_labels_failures_and_a_rubric_sets_the_points() {
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let rubric = dir.path().join("rubric.json");
+    std::fs::write(
+        &rubric,
+        r#"{"levels": {"1": 10}, "tests": {"chat-no-echo": 7}}"#,
+    )
+    .expect("rubric written");
+    let cmd = zoo_cmd("bug_echo.py");
+    let out = conformance(&[
+        "--only",
+        "chat-basic,chat-no-echo",
+        "--repeat",
+        "2",
+        "--seed",
+        "8",
+        "--format",
+        "gradescope",
+        "--rubric",
+        rubric.to_str().expect("utf-8 path"),
+        "--cmd",
+        &cmd,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("gradescope json");
+    assert_eq!(
+        json["score"], 10.0,
+        "chat-basic passed and gets the level's 10 points"
+    );
+    assert_eq!(json["tests"][1]["max_score"], 7.0);
+    let output = json["tests"][1]["output"].as_str().expect("output text");
+    assert!(
+        output.contains("deterministic: failed all 2 runs"),
+        "{output}"
+    );
+}
