@@ -343,8 +343,15 @@ fn frame_too_long(cx: &mut Cx) -> Outcome {
 
 fn frame_control_bytes(cx: &mut Cx) -> Outcome {
     let mut c1 = cx.connect()?;
-    one_answer(cx, &mut c1, b"0007|a\x00b\n", "1900|MALFORMED|*", "FRAME-6")?;
-    one_answer(cx, &mut c1, b"0007|a\rb\n", "1900|MALFORMED|*", "FRAME-6")?;
+    // In a login, so that nothing but the control byte makes the frame wrong.
+    one_answer(
+        cx,
+        &mut c1,
+        b"0001|a\x00b|x\n",
+        "1900|MALFORMED|*",
+        "FRAME-6",
+    )?;
+    one_answer(cx, &mut c1, b"0001|a\rb|x\n", "1900|MALFORMED|*", "FRAME-6")?;
     Ok(())
 }
 

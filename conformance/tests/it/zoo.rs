@@ -34,6 +34,13 @@ const ZOO: &[(&str, u8, bool)] = &[
     ("bug_plain_passwords.py", 3, true),
     ("bug_list_resend.py", 3, true),
     ("bug_no_leave.py", 3, true),
+    ("bug_no_empty_check.py", 2, true),
+    ("bug_lax_utf8.py", 2, true),
+    ("bug_lax_escape.py", 2, true),
+    ("bug_no_login_state.py", 2, true),
+    ("bug_no_nul_check.py", 2, true),
+    ("bug_lax_names.py", 3, true),
+    ("bug_memory_only.py", 3, true),
     ("silent.py", 6, true),
 ];
 
