@@ -119,6 +119,9 @@ pub fn describe_reason(reason: &FailReason) -> String {
         Reason::BadNickname => {
             "昵称无效 — a nickname is 1 to 32 characters, not starting or ending with a space"
         }
+        Reason::ServerError => {
+            "服务器无法保存账号 — the server could not store the account; try again later"
+        }
     }
     .to_owned()
 }
