@@ -7,8 +7,11 @@ pub const CHAT_PORT: u16 = 8090;
 pub const PHOTO_PORT_OFFSET: u16 = 1;
 /// The file port is the chat port plus this offset.
 pub const FILE_PORT_OFFSET: u16 = 2;
-/// Bytes in one chat frame, including its LF (FRAME-5).
+/// Bytes in one chat frame a client sends, including its LF (FRAME-5).
 pub const MAX_FRAME: usize = 4096;
+/// Bytes in one chat frame a server sends, including its LF (FRAME-5): a
+/// relayed chat gains a nickname, and a history entry a time and names.
+pub const MAX_SERVER_FRAME: usize = 8192;
 /// Bytes in one side-port command line, including its LF (section 10).
 pub const MAX_SIDE_LINE: usize = 1024;
 /// Bytes in one photo (SIDE-4).

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::sync::mpsc::Sender;
 
 use protocol::FrameBuffer;
-use protocol::limits::MAX_FRAME;
+use protocol::limits::MAX_SERVER_FRAME;
 
 use super::Input;
 
@@ -14,7 +14,7 @@ use super::Input;
 /// `FrameBuffer` (FRAME-3: however the bytes were split), lines to frames
 /// with `parse_response`, each passed to the session thread.
 pub(super) fn read_frames(conn: u64, mut stream: TcpStream, tx: Sender<Input>) {
-    let mut frames = FrameBuffer::new(MAX_FRAME);
+    let mut frames = FrameBuffer::new(MAX_SERVER_FRAME); // FRAME-5: a server's frames may be longer
     let mut buf = [0u8; 8192];
     let reason = loop {
         match stream.read(&mut buf) {

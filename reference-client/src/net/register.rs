@@ -8,7 +8,7 @@ use std::io::{ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use protocol::limits::MAX_FRAME;
+use protocol::limits::MAX_SERVER_FRAME;
 use protocol::{AuthResult, FailReason, FrameBuffer, Request, Response};
 
 /// How long to wait for the connection and for the answer.
@@ -48,7 +48,7 @@ pub fn register(
     };
     stream.write_all(&request.to_bytes()).map_err(no_answer)?;
 
-    let mut frames = FrameBuffer::new(MAX_FRAME);
+    let mut frames = FrameBuffer::new(MAX_SERVER_FRAME); // FRAME-5: a server's frames may be longer
     let mut buf = [0u8; 4096];
     loop {
         while let Some(line) = frames.next_line() {

@@ -10,7 +10,7 @@ use std::io::{BufRead, Read, Write};
 use std::net::TcpStream;
 use std::thread;
 
-use protocol::limits::MAX_FRAME;
+use protocol::limits::MAX_SERVER_FRAME;
 use protocol::{FrameBuffer, Request, Response, Text, Username, parse_response};
 
 fn main() -> std::io::Result<()> {
@@ -55,7 +55,7 @@ fn main() -> std::io::Result<()> {
 
 /// Prints what the server sends, one frame at a time.
 fn read_loop(mut stream: TcpStream) {
-    let mut frames = FrameBuffer::new(MAX_FRAME);
+    let mut frames = FrameBuffer::new(MAX_SERVER_FRAME); // FRAME-5: a server's frames may be longer
     let mut buf = [0u8; 65536];
     loop {
         let n = match stream.read(&mut buf) {
