@@ -53,6 +53,10 @@ bench-class *ARGS:
     cargo build --release -p conformance -p classroom
     target/release/classroom bench-class --count 50 {{ARGS}}
 
+# Time the grader: the full suite against the reference server and against a silent server.
+bench-grade:
+    cargo run --release -p conformance -- bench
+
 # Run the protocol benchmark (see BENCHMARKS.md for all of them).
 bench:
     cargo run --release -p protocol --example bench
