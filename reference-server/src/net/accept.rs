@@ -24,13 +24,15 @@ pub(super) fn listen(
 ) -> anyhow::Result<(Socket, SocketAddr)> {
     let bind = || -> io::Result<(Socket, SocketAddr)> {
         let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))?;
-        // Restarting right after a stop must not fail on TIME_WAIT sockets.
-        // Not for port 0: Linux may then hand one free port to two sockets
-        // that bind at the same moment, and both would listen on it.
+        // Restarting right after a stop must not fail on the TIME_WAIT
+        // sockets of the old connections, which inherit this flag from the
+        // listener. For port 0 it is set after `bind`, so the kernel still
+        // chooses a port that no other socket holds, as without the flag.
         if addr.port() != 0 {
             socket.set_reuse_address(true)?;
         }
         socket.bind(&addr.into())?;
+        socket.set_reuse_address(true)?;
         socket.listen(backlog)?;
         let local = socket
             .local_addr()?
