@@ -13,16 +13,19 @@ use crate::{summary, zoo};
 
 /// (file, highest level graded, whether it frames its input). The delivery
 /// variants (`@bytes`...) are left out for servers without framing: how they
-/// fail depends on how the kernel happens to split the bytes, while
-/// `frame-split`, `frame-sticky` and `chat-order` catch them every time.
+/// fail depends on how the kernel happens to split the bytes. For the same
+/// reason the seed-style servers, which take one `recv` as one message, are
+/// graded at Level 1 only, where their own bugs (echo, chat before login)
+/// show: at Level 2 a fresh clone once saw `frame-sticky` pass on seed002.
+/// `bug_no_framing.py` keeps showing `frame-sticky` at Level 2.
 const ZOO: &[(&str, u8, bool)] = &[
     ("level1_good.py", 1, true),
     ("chatroom.py", 3, true),
-    ("seed000.py", 2, false),
-    ("seed001.py", 5, false),
-    ("seed002.py", 2, false),
-    ("seed003.py", 2, false),
-    ("seed004.py", 2, false),
+    ("seed000.py", 1, false),
+    ("seed001.py", 1, false),
+    ("seed002.py", 1, false),
+    ("seed003.py", 1, false),
+    ("seed004.py", 1, false),
     ("bug_echo.py", 2, true),
     ("bug_no_cr_strip.py", 2, true),
     ("bug_no_escape_out.py", 2, true),
@@ -61,7 +64,14 @@ fn grade_all() -> Vec<(&'static str, Results, Duration)> {
                         skip: if framed {
                             Vec::new()
                         } else {
-                            vec!["@bytes".into(), "@split".into(), "@coalesce".into()]
+                            // `chat-order` too: whether a burst of chats
+                            // lands in one `recv` is up to the scheduler.
+                            vec![
+                                "@bytes".into(),
+                                "@split".into(),
+                                "@coalesce".into(),
+                                "chat-order".into(),
+                            ]
                         },
                         jobs: 2,
                         time_scale: 3.0,
