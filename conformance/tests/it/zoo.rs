@@ -51,7 +51,9 @@ fn grade_all() -> Vec<(&'static str, Results, Duration)> {
     let next = AtomicUsize::new(0);
     let out = Mutex::new(Vec::new());
     std::thread::scope(|s| {
-        for _ in 0..4 {
+        // Two graders at a time: on two cores, more Python servers at once
+        // only turns deadlines into flakes.
+        for _ in 0..2 {
             s.spawn(|| {
                 loop {
                     let i = next.fetch_add(1, Ordering::SeqCst);
