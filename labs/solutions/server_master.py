@@ -694,15 +694,18 @@ def on_chat(client, fields):
         raise ProtocolError("IMPERSONATION", f"you are logged in as {client.user}, not {claimed}")
 #@ end
     with LOCK:
+#@ if 4
+        # Into the history first, then out to the room: once anyone has seen
+        # the message, it is already saved, even if the server is killed the
+        # next moment (HIST-4).
+        record(client, "", text)
+#@ todo
+        # TODO (lab 4): record the message in the history (before sending it).
+#@ end
         out = frame("1002", client.nick, text)
         for other in list(ONLINE.values()):
             if other is not client:  # CHAT-2: no echo
                 other.send(out)
-#@ if 4
-        record(client, "", text)
-#@ todo
-        # TODO (lab 4): record the message in the history.
-#@ end
 #@ todo
     # TODO (lab 1): send 1002|nickname|text to every other logged-in client
     # (ONLINE maps username -> Client). Never back to the sender (CHAT-2).
@@ -780,8 +783,8 @@ def on_private(client, fields):
         target = ONLINE.get(to)
         if target is None:
             raise ProtocolError("USER_OFFLINE", f"{to} is not online")
+        record(client, to, text)  # saved before it is delivered, as in on_chat (HIST-4)
         target.send(frame("1004", client.user, client.nick, text))
-        record(client, to, text)
 #@ end
 #@ if 5
 

@@ -360,11 +360,11 @@ def on_chat(client, fields):
         # the frame is only a claim.
         raise ProtocolError("IMPERSONATION", f"you are logged in as {client.user}, not {claimed}")
     with LOCK:
+        # TODO (lab 4): record the message in the history (before sending it).
         out = frame("1002", client.nick, text)
         for other in list(ONLINE.values()):
             if other is not client:  # CHAT-2: no echo
                 other.send(out)
-        # TODO (lab 4): record the message in the history.
 
 
 def on_ping(client, fields):

@@ -426,11 +426,14 @@ def on_chat(client, fields):
         # the frame is only a claim.
         raise ProtocolError("IMPERSONATION", f"you are logged in as {client.user}, not {claimed}")
     with LOCK:
+        # Into the history first, then out to the room: once anyone has seen
+        # the message, it is already saved, even if the server is killed the
+        # next moment (HIST-4).
+        record(client, "", text)
         out = frame("1002", client.nick, text)
         for other in list(ONLINE.values()):
             if other is not client:  # CHAT-2: no echo
                 other.send(out)
-        record(client, "", text)
 
 
 def on_ping(client, fields):
@@ -498,8 +501,8 @@ def on_private(client, fields):
         target = ONLINE.get(to)
         if target is None:
             raise ProtocolError("USER_OFFLINE", f"{to} is not online")
+        record(client, to, text)  # saved before it is delivered, as in on_chat (HIST-4)
         target.send(frame("1004", client.user, client.nick, text))
-        record(client, to, text)
 
 
 def on_ticket(client, fields):
