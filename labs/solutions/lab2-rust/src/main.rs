@@ -1,0 +1,63 @@
+//! ChatLab reference solution for lab 2, Rust track (SPEC.md levels 1 to 2).
+//!
+//! Usage: `lab2-solution PORT [DATA_DIR]`
+//!
+//! Instructors: keep this folder out of the students' path until lab 2 is due.
+//! It is generated from `labs/solutions/server_master_rs/` by
+//! `labs/solutions/build_rust.py`: edit the master, not this file.
+//!
+//! # Layout
+//!
+//! - `main.rs`: start-up. Bind the listeners, then accept connections and
+//!   give each one its own thread.
+//! - `conn.rs`: one connection's reader thread: bytes, then frames, then the
+//!   room. It never decides what a frame means.
+//! - `outbox.rs`: how frames get to one client's socket.
+//! - `room.rs`: the shared state and the chat logic, one method per frame.
+//!   It never touches a socket; it puts frames in outboxes.
+//!
+//! The `protocol` crate of this repository turns bytes into frames and frames
+//! into bytes, so this server never splits or formats a line by hand. The IDs
+//! in the comments (FRAME-3, ERR-5, ...) are rules of SPEC.md: read the rule
+//! next to the code.
+
+mod conn;
+mod outbox;
+mod room;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::thread;
+
+use crate::room::Room;
+
+/// Only this machine: passwords travel in clear text (SPEC.md section 4).
+const HOST: &str = "127.0.0.1";
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let Some(port) = args.get(1).and_then(|p| p.parse::<u16>().ok()) else {
+        eprintln!("usage: lab2-solution PORT [DATA_DIR]");
+        std::process::exit(2);
+    };
+    if let Err(error) = run(port) {
+        eprintln!("lab2-solution: {error}");
+        std::process::exit(1);
+    }
+}
+
+/// Binds every port, then serves until the process is stopped.
+fn run(port: u16) -> std::io::Result<()> {
+    let room = Arc::new(Room::new());
+    let listener = TcpListener::bind((HOST, port))?;
+    println!("chat server on {HOST}:{port}");
+    for stream in listener.incoming() {
+        // A failed accept (the client gave up) concerns that client only.
+        let Ok(stream) = stream else { continue };
+        let room = Arc::clone(&room);
+        // One thread per connection: a client that is slow to send blocks
+        // only its own thread, never the accept loop (LOAD-2).
+        thread::spawn(move || conn::serve(stream, &room));
+    }
+    Ok(())
+}
