@@ -32,7 +32,27 @@ path = "src/main.rs"
 
 [dependencies]
 protocol = {{ path = "../../../protocol" }}
+''' + extra_deps(n)
+
+
+def extra_deps(n):
+    """The crates the reference solution of lab n uses beyond `protocol`, so
+    that a student's starter already has them (the same versions, so they
+    compile once for starters and solutions alike)."""
+    deps = ""
+    if n >= 3:
+        deps += '''# Lab 3: a password-hashing function (REG-4) and random salts. Any
+# function REG-4 names is fine; the reference solution uses these.
+argon2 = { version = "0.5", features = ["std"] }
+getrandom = "0.3"
 '''
+    if n >= 6:
+        deps += '''# Lab 6: run code on Ctrl-C and SIGTERM, to send SHUTDOWN (LOAD-7), and
+# listen with room for many clients connecting at once (LOAD-1).
+ctrlc = { version = "3", features = ["termination"] }
+socket2 = "0.6"
+'''
+    return deps
 
 def main_rs(n):
     L = lambda k: n >= k
