@@ -178,10 +178,10 @@ def mark(tests):
 
 
 def show_step(lab, k, tests):
-    title, rules = STEPS[lab][k - 1]
     if not 1 <= k <= len(STEPS[lab]):
         print(f"lab {lab} has steps 1 to {len(STEPS[lab])}; the Rust track step has no test of its own", file=sys.stderr)
         return 2
+    title, rules = STEPS[lab][k - 1]
     mine = step_tests(tests, rules)
     print(f"Lab {lab}, step {k}: {title}  {mark(mine)}")
     for slug, passed, _, failure in mine:
