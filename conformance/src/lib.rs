@@ -9,7 +9,7 @@
 //!   per-test deadlines; batch grading reuses it. [`results`]: what it returns.
 //! - [`target`]: a running server (`--addr`) or one spawned per test
 //!   (`--cmd`), in its own process group, with its output captured.
-//! - [`cx`], [`conn`], [`transcript`], [`check`]: what a test uses to talk to
+//! - [`cx`], [`conn`], [`frames`], [`transcript`], [`check`]: what a test uses to talk to
 //!   the server, record the conversation and compare frames.
 //! - [`report`]: terminal, JSON, JUnit, Gradescope and TAP reports; rubric.
 //! - [`spec`]: the rules, read from the embedded SPEC.md.
@@ -26,6 +26,7 @@ pub mod catalogue;
 pub mod check;
 pub mod conn;
 pub mod cx;
+pub mod frames;
 pub mod report;
 pub mod results;
 pub mod rng;

@@ -111,7 +111,7 @@ fn play(cx: &mut Cx, steps: &[Step]) -> Result<(), (String, String)> {
                 logged[*i] = true;
                 (
                     *i,
-                    format!("0001|{}|{}\n", escape(&a.username), escape(&a.password)).into_bytes(),
+                    crate::frames::login(&a.username, &a.password),
                     "LOGIN-2",
                 )
             }
@@ -122,11 +122,7 @@ fn play(cx: &mut Cx, steps: &[Step]) -> Result<(), (String, String)> {
                 } else {
                     format!("1001|0|*|{}", escape(&a.username))
                 });
-                (
-                    *i,
-                    format!("0001|{}|not-it\n", escape(&a.username)).into_bytes(),
-                    "LOGIN-3",
-                )
+                (*i, crate::frames::login(&a.username, "not-it"), "LOGIN-3")
             }
             Step::Chat(i, t) => {
                 let a = account(*i);
@@ -277,7 +273,7 @@ fn spray(cx: &mut Cx, writes: &[Vec<u8>]) -> Result<(), Failure> {
     g.close();
     let mut fresh = cx.connect()?;
     let token = format!("alive{}", cx.rng.hex(6));
-    fresh.send(format!("0007|{token}\n").as_bytes())?;
+    fresh.send(&crate::frames::ping(&token))?;
     fresh.expect(&format!("1007|{token}"), "LOAD-5")?;
     Ok(())
 }

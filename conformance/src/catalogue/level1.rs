@@ -7,6 +7,7 @@
 use crate::check::{Failure, Outcome};
 use crate::conn::Read1;
 use crate::cx::{Cx, chat, chat_out};
+use crate::frames::login;
 
 use super::TestCase;
 
@@ -153,7 +154,10 @@ fn login_ok(cx: &mut Cx) -> Outcome {
 fn login_wrong_password(cx: &mut Cx) -> Outcome {
     let account = cx.accounts(2)?.remove(1);
     let mut c1 = cx.connect()?;
-    c1.send(format!("0001|{}|wrong{}\n", account.username, cx.rng.hex(4)).as_bytes())?;
+    c1.send(&login(
+        &account.username,
+        &format!("wrong{}", cx.rng.hex(4)),
+    ))?;
     c1.expect("1001|0|*|*", "LOGIN-3")?;
     cx.login(&mut c1, &account).map_err(|f| {
         f.with_hint(
@@ -166,7 +170,7 @@ fn login_wrong_password(cx: &mut Cx) -> Outcome {
 fn login_unknown_user(cx: &mut Cx) -> Outcome {
     let account = cx.accounts(1)?.remove(0);
     let mut c1 = cx.connect()?;
-    c1.send(format!("0001|nobody{}|x\n", cx.rng.hex(6)).as_bytes())?;
+    c1.send(&login(&format!("nobody{}", cx.rng.hex(6)), "x"))?;
     c1.expect("1001|0|*|*", "LOGIN-3")?;
     cx.login(&mut c1, &account)?;
     Ok(())
@@ -211,7 +215,7 @@ fn chat_not_logged_in(cx: &mut Cx) -> Outcome {
     let accounts = cx.accounts(2)?;
     let mut lurker = cx.connect()?;
     let mut failed = cx.connect()?;
-    failed.send(format!("0001|{}|not-the-password\n", accounts[1].username).as_bytes())?;
+    failed.send(&login(&accounts[1].username, "not-the-password"))?;
     failed.expect("1001|0|*|*", "LOGIN-3")?;
     let mut c = cx.logged_in(&accounts)?;
     let text = format!("members only {}", cx.rng.hex(6));

@@ -7,6 +7,7 @@
 use crate::check::{Failure, Outcome, matches};
 use crate::conn::Conn;
 use crate::cx::{Cx, chat, chat_out};
+use crate::frames::{login, ping as ping_frame};
 
 use super::TestCase;
 
@@ -261,7 +262,7 @@ fn one_answer(cx: &mut Cx, conn: &mut Conn, bytes: &[u8], pattern: &str, rule: &
 fn ping(cx: &mut Cx) -> Outcome {
     let mut c1 = cx.connect()?;
     let token = format!("tok-{}", cx.rng.hex(8));
-    c1.send(format!("0007|{token}\n").as_bytes())?;
+    c1.send(&ping_frame(&token))?;
     c1.expect(&format!("1007|{token}"), "PING-1")?;
     Ok(())
 }
@@ -287,7 +288,11 @@ fn frame_split(cx: &mut Cx) -> Outcome {
 
 fn frame_sticky(cx: &mut Cx) -> Outcome {
     let mut c1 = cx.connect()?;
-    c1.send_whole(b"0007|one\n0007|two\n0007|three\n")?;
+    let three: Vec<u8> = ["one", "two", "three"]
+        .iter()
+        .flat_map(|t| ping_frame(t))
+        .collect();
+    c1.send_whole(&three)?;
     for token in ["one", "two", "three"] {
         c1.expect(&format!("1007|{token}"), "FRAME-3")?;
     }
@@ -297,9 +302,9 @@ fn frame_sticky(cx: &mut Cx) -> Outcome {
 fn frame_crlf(cx: &mut Cx) -> Outcome {
     let account = cx.accounts(1)?.remove(0);
     let mut c1 = cx.connect()?;
-    c1.send_whole(b"0007|crlf\r\n")?;
+    c1.send_whole(&with_cr(ping_frame("crlf")))?;
     c1.expect("1007|crlf", "FRAME-4")?;
-    c1.send_whole(format!("0001|{}|{}\r\n", account.username, account.password).as_bytes())?;
+    c1.send_whole(&with_cr(login(&account.username, &account.password)))?;
     c1.expect(
         &format!("1001|1|{}|{}", account.nickname, account.username),
         "FRAME-4",
@@ -468,14 +473,8 @@ fn err_login_state(cx: &mut Cx) -> Outcome {
         "ERR-4",
     )?;
     cx.login(&mut c1, &account)?;
-    let again = format!("0001|{}|{}\n", account.username, account.password);
-    one_answer(
-        cx,
-        &mut c1,
-        again.as_bytes(),
-        "1900|ALREADY_LOGGED_IN|*",
-        "ERR-4",
-    )
+    let again = login(&account.username, &account.password);
+    one_answer(cx, &mut c1, &again, "1900|ALREADY_LOGGED_IN|*", "ERR-4")
 }
 
 fn err_impersonation(cx: &mut Cx) -> Outcome {
@@ -497,14 +496,8 @@ fn err_stays_open(cx: &mut Cx) -> Outcome {
     let (a, b) = c.split_at_mut(1);
     one_answer(cx, &mut a[0], b"garbage\n", "1900|MALFORMED|*", "ERR-2")?;
     one_answer(cx, &mut a[0], b"9999\n", "1900|UNKNOWN_TYPE|*", "ERR-2")?;
-    let switch = format!("0001|{}|{}\n", accounts[1].username, accounts[1].password);
-    one_answer(
-        cx,
-        &mut a[0],
-        switch.as_bytes(),
-        "1900|ALREADY_LOGGED_IN|*",
-        "ERR-4",
-    )?;
+    let switch = login(&accounts[1].username, &accounts[1].password);
+    one_answer(cx, &mut a[0], &switch, "1900|ALREADY_LOGGED_IN|*", "ERR-4")?;
     let text = format!("still here {}", cx.rng.hex(4));
     a[0].send(&chat(&accounts[0].username, &text))?;
     b[0].expect(&chat_out(&accounts[0].nickname, &text), "ERR-6")
@@ -557,4 +550,10 @@ fn ping_fence(cx: &mut Cx) -> Outcome {
         }
     }
     Ok(())
+}
+
+/// A valid frame ended with CR LF, as a Windows client sends it (FRAME-4).
+fn with_cr(mut frame: Vec<u8>) -> Vec<u8> {
+    frame.insert(frame.len() - 1, b'\r');
+    frame
 }

@@ -11,6 +11,7 @@ use protocol::escape::escape;
 use crate::check::{Failure, Outcome, Stop};
 use crate::conn::Conn;
 use crate::cx::{Account, Cx};
+use crate::frames;
 
 use super::TestCase;
 
@@ -144,13 +145,7 @@ pub const TESTS: &[TestCase] = &[
 
 /// `0003|username|password|nickname` with every field escaped.
 fn register_frame(username: &str, password: &str, nickname: &str) -> Vec<u8> {
-    format!(
-        "0003|{}|{}|{}\n",
-        escape(username),
-        escape(password),
-        escape(nickname)
-    )
-    .into_bytes()
+    frames::register(username, password, nickname)
 }
 
 /// Sends a registration and expects `1003|0|reason|username`.
@@ -173,7 +168,7 @@ fn reg_ok(cx: &mut Cx) -> Outcome {
     let account = fresh_account(cx, "r");
     let mut c1 = cx.connect()?;
     cx.register(&mut c1, &account)?;
-    c1.send(b"0006\n")?;
+    c1.send(&frames::list())?;
     c1.expect("1900|NOT_LOGGED_IN|*", "REG-2")
         .map_err(|f| f.with_hint("registering must not log the connection in"))?;
     cx.login(&mut c1, &account)?;
@@ -372,23 +367,16 @@ fn login_reasons(cx: &mut Cx) -> Outcome {
     let account = cx.accounts(1)?.remove(0);
     let mut c1 = cx.connect()?;
     let ghost = format!("ghost{}", cx.rng.hex(6));
-    c1.send(format!("0001|{ghost}|x\n").as_bytes())?;
+    c1.send(&frames::login(&ghost, "x"))?;
     c1.expect(&format!("1001|0|UNKNOWN_USER|{ghost}"), "LOGIN-5")?;
-    c1.send(format!("0001|{}|wrong\n", escape(&account.username)).as_bytes())?;
+    c1.send(&frames::login(&account.username, "wrong"))?;
     c1.expect(
         &format!("1001|0|WRONG_PASSWORD|{}", escape(&account.username)),
         "LOGIN-5",
     )?;
     cx.login(&mut c1, &account)?;
     let mut c2 = cx.connect()?;
-    c2.send(
-        format!(
-            "0001|{}|{}\n",
-            escape(&account.username),
-            escape(&account.password)
-        )
-        .as_bytes(),
-    )?;
+    c2.send(&frames::login(&account.username, &account.password))?;
     c2.expect(
         &format!("1001|0|ALREADY_ONLINE|{}", escape(&account.username)),
         "LOGIN-5",
@@ -409,7 +397,7 @@ fn login_bad_input(cx: &mut Cx) -> Outcome {
         (account.username.clone(), String::new(), "WRONG_PASSWORD"),
     ];
     for (user, pass, reason) in cases {
-        c1.send(format!("0001|{}|{}\n", escape(&user), escape(&pass)).as_bytes())?;
+        c1.send(&frames::login(&user, &pass))?;
         c1.expect(&format!("1001|0|{reason}|{}", escape(&user)), "LOGIN-6")?;
     }
     cx.silent(
@@ -426,8 +414,8 @@ fn login_bad_input(cx: &mut Cx) -> Outcome {
 fn err_login_state_l3(cx: &mut Cx) -> Outcome {
     let account = cx.accounts(1)?.remove(0);
     let mut c1 = cx.connect()?;
-    for frame in [&b"0005\n"[..], b"0006\n"] {
-        c1.send(frame)?;
+    for frame in [frames::logout(), frames::list()] {
+        c1.send(&frame)?;
         c1.expect("1900|NOT_LOGGED_IN|*", "ERR-4")?;
     }
     cx.login(&mut c1, &account)?;

@@ -10,6 +10,7 @@ use protocol::escape::escape;
 use crate::check::{Failure, Outcome, field};
 use crate::conn::Conn;
 use crate::cx::{Account, Cx, chat};
+use crate::frames;
 
 use super::TestCase;
 
@@ -113,21 +114,14 @@ fn now() -> u64 {
 }
 
 fn private(to: &str, text: &str) -> Vec<u8> {
-    format!("0004|{}|{}\n", escape(to), escape(text)).into_bytes()
+    frames::private(to, text)
 }
 
 /// Logs in reading every frame: returns the `1011` lines and checks `1012`.
 fn login_history(cx: &mut Cx, account: &Account) -> Result<(Conn, Vec<Vec<u8>>), Failure> {
     let mut conn = cx.connect()?;
     conn.ignore.clear();
-    conn.send(
-        format!(
-            "0001|{}|{}\n",
-            escape(&account.username),
-            escape(&account.password)
-        )
-        .as_bytes(),
-    )?;
+    conn.send(&frames::login(&account.username, &account.password))?;
     conn.expect(
         &format!(
             "1001|1|{}|{}",

@@ -11,6 +11,7 @@ use protocol::{SideCode, SideReply, parse_side_reply};
 use crate::check::{Failure, Outcome};
 use crate::conn::{Conn, Read1};
 use crate::cx::{Cx, Side};
+use crate::frames;
 
 use super::TestCase;
 
@@ -219,7 +220,7 @@ fn expect_err(conn: &mut Conn, line: &[u8], code: SideCode, rule: &str) -> Outco
 
 /// Asks for a ticket on a logged-in chat connection.
 fn ticket(conn: &mut Conn) -> Result<String, Failure> {
-    conn.send(b"0008\n")?;
+    conn.send(&frames::ticket())?;
     let line = conn.expect("1008|*", "SIDE-2")?;
     let t = crate::check::field(&line, 1);
     if t.len() != 32
@@ -287,7 +288,7 @@ fn get(conn: &mut Conn, id: &str, body: &[u8]) -> Outcome {
 fn side_ticket(cx: &mut Cx) -> Outcome {
     let accounts = cx.accounts(1)?;
     let mut lurker = cx.connect()?;
-    lurker.send(b"0008\n")?;
+    lurker.send(&frames::ticket())?;
     lurker.expect("1900|NOT_LOGGED_IN|*", "ERR-4")?;
     let mut c = cx.logged_in(&accounts)?;
     let t1 = ticket(&mut c[0])?;
@@ -529,7 +530,7 @@ fn share_room(cx: &mut Cx) -> Outcome {
     let body = png(cx, 20_000);
     let id = put(&mut p, &body)?;
     let name = "猫 | cat.png";
-    c[0].send(format!("0009||{id}|{}\n", escape(name)).as_bytes())?;
+    c[0].send(&frames::share(None, &id, name))?;
     let want = shared("photo", &accounts[0], "", &id, name, &body);
     c[1].expect(&want, "SHARE-1")?;
     c[2].expect(&want, "SHARE-1")?;
@@ -551,7 +552,11 @@ fn share_private(cx: &mut Cx) -> Outcome {
     let mut f = authed(cx, Side::File, &t)?;
     let body = binary(cx, 7000);
     let id = put(&mut f, &body)?;
-    c[0].send(format!("0009|{}|{id}|notes.txt\n", escape(&accounts[1].username)).as_bytes())?;
+    c[0].send(&frames::share(
+        Some(&accounts[1].username),
+        &id,
+        "notes.txt",
+    ))?;
     c[1].expect(
         &shared(
             "file",
@@ -581,7 +586,11 @@ fn share_private(cx: &mut Cx) -> Outcome {
     let tb = ticket(&mut b[0])?;
     let mut fb = authed(cx, Side::File, &tb)?;
     get(&mut fb, &id, &body)?;
-    c[0].send(format!("0009|{}|{id}|notes.txt\n", escape(&accounts[3].username)).as_bytes())?;
+    c[0].send(&frames::share(
+        Some(&accounts[3].username),
+        &id,
+        "notes.txt",
+    ))?;
     c[0].expect("1900|USER_OFFLINE|*", "SHARE-1")?;
     Ok(())
 }
@@ -593,9 +602,9 @@ fn share_not_owner(cx: &mut Cx) -> Outcome {
     let mut f = authed(cx, Side::File, &t)?;
     let body = binary(cx, 100);
     let id = put(&mut f, &body)?;
-    c[1].send(format!("0009||{id}|stolen.txt\n").as_bytes())?;
+    c[1].send(&frames::share(None, &id, "stolen.txt"))?;
     c[1].expect("1900|NO_SUCH_ITEM|*", "SHARE-2")?;
-    c[1].send(b"0009||nosuch999|ghost.txt\n")?;
+    c[1].send(&frames::share(None, "nosuch999", "ghost.txt"))?;
     c[1].expect("1900|NO_SUCH_ITEM|*", "SHARE-2")?;
     let (a, rest) = c.split_at_mut(1);
     cx.silent(

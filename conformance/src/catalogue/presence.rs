@@ -9,6 +9,7 @@ use protocol::escape::escape;
 use crate::check::{Failure, Outcome, Stop};
 use crate::conn::Conn;
 use crate::cx::{Account, Cx};
+use crate::frames;
 
 use super::TestCase;
 
@@ -116,14 +117,7 @@ fn list_frame(accounts: &[&Account]) -> String {
 fn login_expect_list(cx: &mut Cx, account: &Account, online: &[&Account]) -> Result<Conn, Stop> {
     let mut conn = cx.connect()?;
     conn.ignore.clear();
-    conn.send(
-        format!(
-            "0001|{}|{}\n",
-            escape(&account.username),
-            escape(&account.password)
-        )
-        .as_bytes(),
-    )?;
+    conn.send(&frames::login(&account.username, &account.password))?;
     conn.expect(
         &format!(
             "1001|1|{}|{}",
@@ -155,7 +149,7 @@ fn list_query(cx: &mut Cx) -> Outcome {
     let all: Vec<&Account> = accounts.iter().collect();
     conns[1].ignore = vec!["1011", "1012"];
     // Drain the notice about the third login before asking.
-    conns[1].send(b"0006\n")?;
+    conns[1].send(&frames::list())?;
     loop {
         let line = conns[1].expect("*|**", "LIST-1")?;
         if line.starts_with(b"1010|") {
@@ -234,7 +228,7 @@ fn note_leave(cx: &mut Cx) -> Outcome {
         cx.fence(c)?;
         c.ignore = vec!["1011", "1012"];
     }
-    cb.send(b"0005\n")?;
+    cb.send(&frames::logout())?;
     cb.expect("1005", "OUT-1")?;
     let b = &accounts[1];
     let leave_b = format!(
@@ -264,7 +258,7 @@ fn note_failed_login(cx: &mut Cx) -> Outcome {
     let mut ca = cx.logged_in(&accounts[..1])?.remove(0);
     ca.ignore = vec!["1011", "1012"];
     let mut failed = cx.connect()?;
-    failed.send(format!("0001|{}|wrong\n", escape(&accounts[1].username)).as_bytes())?;
+    failed.send(&frames::login(&accounts[1].username, "wrong"))?;
     failed.expect("1001|0|*|*", "LOGIN-3")?;
     failed.close();
     let silent = cx.connect()?;
@@ -279,7 +273,7 @@ fn logout(cx: &mut Cx) -> Outcome {
     let account = cx.accounts(1)?.remove(0);
     let mut c1 = cx.connect()?;
     cx.login(&mut c1, &account)?;
-    c1.send(b"0005\n")?;
+    c1.send(&frames::logout())?;
     c1.expect("1005", "OUT-1")?;
     c1.expect_eof("OUT-1")?;
     Ok(())
@@ -289,7 +283,7 @@ fn logout_relogin(cx: &mut Cx) -> Outcome {
     let account = cx.accounts(1)?.remove(0);
     let mut c1 = cx.connect()?;
     cx.login(&mut c1, &account)?;
-    c1.send(b"0005\n")?;
+    c1.send(&frames::logout())?;
     c1.expect("1005", "OUT-1")?;
     c1.expect_eof("OUT-1")?;
     let mut c2 = cx.connect()?;
