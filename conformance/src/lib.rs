@@ -27,6 +27,7 @@ pub mod check;
 pub mod conn;
 pub mod cx;
 pub mod frames;
+pub mod owner;
 pub mod report;
 pub mod results;
 pub mod rng;

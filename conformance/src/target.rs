@@ -100,6 +100,9 @@ pub struct ServerProcess {
     exit: Option<ExitStatus>,
 }
 
+/// Added to a start error when another program held the server's port.
+const FOREIGN: &str = " (another program was already listening there)";
+
 /// Why a spawned server could not be used.
 #[derive(Debug, Clone, thiserror::Error)]
 #[error("{0}")]
@@ -144,20 +147,27 @@ impl ServerProcess {
         };
         let deadline = started + startup;
         let mut pause = Duration::from_millis(2);
+        let mut foreign = false;
         loop {
             if let Ok(probe) = TcpStream::connect_timeout(&chat, Duration::from_millis(200)) {
                 // A connect to a port nobody listens on can "succeed" by
                 // connecting to itself when the kernel picks that very port
                 // as the local one (TCP simultaneous open): not the server.
+                // And another program may have taken the port before the
+                // server bound it: not the server either (see `owner`).
                 if probe.local_addr().ok() != probe.peer_addr().ok() {
-                    return Ok(server);
+                    match crate::owner::owned_by_group(chat.port(), server.pid()) {
+                        Some(false) => foreign = true,
+                        _ => return Ok(server),
+                    }
                 }
             }
             if let Some(status) = server.exited() {
                 server.kill();
                 let explain = server.explain_exit(status);
                 return Err(StartError(format!(
-                    "the server exited before it accepted connections on {chat}: {explain}"
+                    "the server exited before it accepted connections on {chat}{}: {explain}",
+                    if foreign { FOREIGN } else { "" }
                 )));
             }
             if Instant::now() >= deadline {
@@ -396,17 +406,28 @@ impl Instance {
                     .prefix("chatlab-grade-")
                     .tempdir()
                     .map_err(|e| StartError(format!("could not create a data directory: {e}")))?;
-                let port = free_port_triple(*photo_offset, *file_offset)
-                    .map_err(|e| StartError(format!("could not find free ports: {e}")))?;
-                let (photo_port, file_port) = (port + photo_offset, port + file_offset);
                 let data_dir = temp.path().to_path_buf();
-                let command = template
-                    .replace("{port}", &port.to_string())
-                    .replace("{photo_port}", &photo_port.to_string())
-                    .replace("{file_port}", &file_port.to_string())
-                    .replace("{data_dir}", &shell_quote(&data_dir.to_string_lossy()));
+                // A port that another program took before the server could
+                // bind it is not the server's fault: try other ports.
+                let mut attempt = 0;
+                let (port, photo_port, file_port, command, process) = loop {
+                    attempt += 1;
+                    let port = free_port_triple(*photo_offset, *file_offset)
+                        .map_err(|e| StartError(format!("could not find free ports: {e}")))?;
+                    let (photo_port, file_port) = (port + photo_offset, port + file_offset);
+                    let command = template
+                        .replace("{port}", &port.to_string())
+                        .replace("{photo_port}", &photo_port.to_string())
+                        .replace("{file_port}", &file_port.to_string())
+                        .replace("{data_dir}", &shell_quote(&data_dir.to_string_lossy()));
+                    let chat = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
+                    match ServerProcess::start(&command, chat, startup) {
+                        Ok(process) => break (port, photo_port, file_port, command, process),
+                        Err(e) if attempt < 3 && e.0.contains(FOREIGN) => continue,
+                        Err(e) => return Err(e),
+                    }
+                };
                 let chat = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-                let process = ServerProcess::start(&command, chat, startup)?;
                 Ok(Instance {
                     chat,
                     photo: SocketAddr::from((Ipv4Addr::LOCALHOST, photo_port)),
