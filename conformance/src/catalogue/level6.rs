@@ -3,7 +3,7 @@
 //! These tests open many connections and move megabytes, so each has its own
 //! server; every loop is bounded in count and time.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::check::{Failure, Outcome, Stop};
 use crate::conn::Read1;
@@ -48,7 +48,7 @@ pub const TESTS: &[TestCase] = &[
         ],
         deps: &["chat-order"],
         modes: false,
-        run: load_slow_reader,
+        run: super::slow_reader::load_slow_reader,
     },
     TestCase {
         slug: "load-garbage",
@@ -172,114 +172,6 @@ fn load_idle_client(cx: &mut Cx) -> Outcome {
     Ok(())
 }
 
-fn load_slow_reader(cx: &mut Cx) -> Outcome {
-    cx.need_fresh()?;
-    let accounts = cx.accounts(3)?;
-    let mut c = cx.logged_in(&accounts)?;
-    let mut slow = c.remove(2);
-    let mut sender = c.remove(0);
-    let mut reader = c.remove(0);
-    let user = accounts[0].username.clone();
-    let text = "x".repeat(3000);
-    let count = 2500; // about 7.5 MB per receiver: more than kernel buffers hold
-    let deadline = cx.env.timing.test / 2;
-    let result = std::thread::scope(|s| {
-        // The sender is handed back, not dropped: closing a socket with
-        // unread notices in it sends RST, and the server may lose its input.
-        let writer = s.spawn(move || {
-            let mut burst = Vec::new();
-            for i in 0..count {
-                burst.extend(chat(&user, &format!("{i:05} {text}")));
-                if burst.len() > 256 * 1024 {
-                    if sender.send_whole(&burst).is_err() {
-                        return sender;
-                    }
-                    burst.clear();
-                }
-            }
-            let _ = sender.send_whole(&burst);
-            sender
-        });
-        let started = Instant::now();
-        let mut next = 0;
-        let mut worst = Duration::ZERO;
-        while next < count {
-            let t0 = Instant::now();
-            match reader.read_line(cx.env.timing.reply) {
-                Read1::Line(line) if line.starts_with(b"1002|") => {
-                    let want = format!("{next:05} ");
-                    let text_field = crate::check::field(&line, 2);
-                    if !text_field.starts_with(&want) {
-                        return Err(Failure::new(
-                            "LOAD-4",
-                            format!(
-                                "C2 expected chat {next} but got chat {}",
-                                &text_field[..5.min(text_field.len())]
-                            ),
-                        ));
-                    }
-                    next += 1;
-                }
-                Read1::Line(_) => {}
-                Read1::Eof => {
-                    return Err(Failure::new(
-                        "LOAD-4",
-                        format!("C2 was disconnected after {next} chats although it was reading"),
-                    ));
-                }
-                Read1::Timeout { .. } => {
-                    return Err(Failure::new(
-                        "LOAD-3",
-                        format!(
-                            "C2 waited more than {} ms for chat {next} while C3 was not reading",
-                            cx.env.timing.reply.as_millis()
-                        ),
-                    ));
-                }
-            }
-            worst = worst.max(t0.elapsed());
-            if started.elapsed() > deadline {
-                return Err(Failure::new(
-                    "LOAD-3",
-                    format!(
-                        "C2 received only {next} of {count} chats in {} s",
-                        deadline.as_secs()
-                    ),
-                ));
-            }
-        }
-        let sender = writer.join().expect("the writer thread does not panic");
-        Ok((worst, sender))
-    })?;
-    let (_worst, _sender) = result;
-    // Now read what the slow client got: a prefix of the chats in order,
-    // perhaps followed by SLOW_CONSUMER and a close (LOAD-4).
-    let mut next = 0;
-    loop {
-        match slow.read_line(cx.env.timing.reply) {
-            Read1::Line(line) if line.starts_with(b"1002|") => {
-                let text_field = crate::check::field(&line, 2);
-                if !text_field.starts_with(&format!("{next:05} ")) {
-                    return Err(Failure::new("LOAD-4", format!("the slow client C3 got chat {} where chat {next} was due: a frame was dropped silently", &text_field[..5.min(text_field.len())])).into());
-                }
-                next += 1;
-            }
-            Read1::Line(line) if line.starts_with(b"1900|SLOW_CONSUMER|") => {
-                return match slow.read_line(cx.env.timing.reply) {
-                    Read1::Eof => Ok(()),
-                    _ => Err(Failure::new(
-                        "LOAD-3",
-                        "after SLOW_CONSUMER the server must close the connection",
-                    )
-                    .into()),
-                };
-            }
-            Read1::Line(_) => {}
-            Read1::Eof | Read1::Timeout { .. } => return Ok(()),
-        }
-    }
-}
-
 fn load_garbage(cx: &mut Cx) -> Outcome {
     let accounts = cx.accounts(2)?;
     for i in 0..20 {
@@ -314,7 +206,7 @@ fn load_server_full(cx: &mut Cx) -> Outcome {
         conns.push(cx.connect()?);
     }
     for (i, conn) in conns.iter_mut().enumerate() {
-        conn.send(format!("0007|full{i}\n").as_bytes())?;
+        conn.send(&crate::frames::ping(&format!("full{i}")))?;
     }
     for (i, conn) in conns.iter_mut().enumerate() {
         match conn.read_line(cx.env.timing.reply) {

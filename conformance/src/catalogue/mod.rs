@@ -17,6 +17,7 @@ mod level4;
 mod level5;
 mod level6;
 mod presence;
+mod slow_reader;
 
 /// One test in the catalogue.
 #[derive(Debug)]
