@@ -1,10 +1,9 @@
-//! Level 5: the photo and file side ports, and sharing (SIDE, SHARE).
+//! Level 5: the photo and file side ports (SIDE); sharing is in `share.rs`.
 //!
 //! Bodies are random bytes from the test's seed and always contain the bytes
 //! `EOF` and `\n`, so a server that looks for an end marker inside binary data
 //! (the seed's bug) fails; every transfer is checked with SHA-256.
 
-use protocol::escape::escape;
 use protocol::limits::{MAX_FILE, MAX_PHOTO};
 use protocol::{SideCode, SideReply, parse_side_reply};
 
@@ -113,44 +112,10 @@ pub const TESTS: &[TestCase] = &[
         modes: false,
         run: side_malformed,
     },
-    TestCase {
-        slug: "share-room",
-        level: 5,
-        rules: &["SHARE-1", "SHARE-3"],
-        description: "an item shared with the room is announced to everyone else and everyone may fetch it",
-        hints: &[
-            "announce 1009|kind|from|nickname||id|name|size|sha256 to every other logged-in user",
-        ],
-        deps: &["side-put-get", "chat-basic"],
-        modes: false,
-        run: share_room,
-    },
-    TestCase {
-        slug: "share-private",
-        level: 5,
-        rules: &["SHARE-1", "SHARE-3"],
-        description: "an item shared with one user reaches only them; others cannot fetch it; offline gets USER_OFFLINE",
-        hints: &[
-            "remember who may fetch each item: the uploader, plus the room or one user once shared",
-        ],
-        deps: &["share-room"],
-        modes: false,
-        run: share_private,
-    },
-    TestCase {
-        slug: "share-not-owner",
-        level: 5,
-        rules: &["SHARE-2"],
-        description: "sharing an unknown id or another user's upload gets NO_SUCH_ITEM and announces nothing",
-        hints: &["only the uploader may share an item"],
-        deps: &["share-room"],
-        modes: false,
-        run: share_not_owner,
-    },
 ];
 
 /// A PNG signature followed by random bytes that include `EOF` and `\n`.
-fn png(cx: &mut Cx, len: usize) -> Vec<u8> {
+pub(super) fn png(cx: &mut Cx, len: usize) -> Vec<u8> {
     let mut body = b"\x89PNG\r\n\x1a\n".to_vec();
     body.extend(binary(cx, len.saturating_sub(8)));
     body.truncate(len);
@@ -158,7 +123,7 @@ fn png(cx: &mut Cx, len: usize) -> Vec<u8> {
 }
 
 /// Random bytes that include `EOF`, `\n` and `EOF` at the very end.
-fn binary(cx: &mut Cx, len: usize) -> Vec<u8> {
+pub(super) fn binary(cx: &mut Cx, len: usize) -> Vec<u8> {
     let mut body = cx.rng.bytes(len);
     for (i, chunk) in [&b"EOF"[..], b"\n", b"EOF\n", b"\r\n"].iter().enumerate() {
         let at = (len / 5) * (i + 1);
@@ -172,7 +137,7 @@ fn binary(cx: &mut Cx, len: usize) -> Vec<u8> {
     body
 }
 
-fn sha(bytes: &[u8]) -> String {
+pub(super) fn sha(bytes: &[u8]) -> String {
     protocol::Sha256::of(bytes).into_string()
 }
 
@@ -201,7 +166,7 @@ fn reply(conn: &mut Conn, rule: &str, what: &str) -> Result<SideReply, Failure> 
     }
 }
 
-fn expect_err(conn: &mut Conn, line: &[u8], code: SideCode, rule: &str) -> Outcome {
+pub(super) fn expect_err(conn: &mut Conn, line: &[u8], code: SideCode, rule: &str) -> Outcome {
     conn.send_whole(line)?;
     let first = line.split(|&b| b == b'\n').next().unwrap_or_default();
     let what = String::from_utf8_lossy(first).into_owned();
@@ -219,7 +184,7 @@ fn expect_err(conn: &mut Conn, line: &[u8], code: SideCode, rule: &str) -> Outco
 }
 
 /// Asks for a ticket on a logged-in chat connection.
-fn ticket(conn: &mut Conn) -> Result<String, Failure> {
+pub(super) fn ticket(conn: &mut Conn) -> Result<String, Failure> {
     conn.send(&frames::ticket())?;
     let line = conn.expect("1008|*", "SIDE-2")?;
     let t = crate::check::field(&line, 1);
@@ -239,7 +204,7 @@ fn ticket(conn: &mut Conn) -> Result<String, Failure> {
 }
 
 /// Opens a side connection and authenticates it.
-fn authed(cx: &mut Cx, side: Side, ticket: &str) -> Result<Conn, Failure> {
+pub(super) fn authed(cx: &mut Cx, side: Side, ticket: &str) -> Result<Conn, Failure> {
     let mut p = cx.side(side)?;
     p.send_whole(format!("auth {ticket}\n").as_bytes())?;
     match reply(&mut p, "SIDE-2", "auth")? {
@@ -255,7 +220,7 @@ fn authed(cx: &mut Cx, side: Side, ticket: &str) -> Result<Conn, Failure> {
 }
 
 /// Uploads `body` (line and body in one write) and returns the id.
-fn put(conn: &mut Conn, body: &[u8]) -> Result<String, Failure> {
+pub(super) fn put(conn: &mut Conn, body: &[u8]) -> Result<String, Failure> {
     let mut bytes = format!("put {} {}\n", body.len(), sha(body)).into_bytes();
     bytes.extend_from_slice(body);
     conn.send_whole(&bytes)?;
@@ -267,7 +232,7 @@ fn put(conn: &mut Conn, body: &[u8]) -> Result<String, Failure> {
 }
 
 /// Downloads `id` and checks it equals `body`.
-fn get(conn: &mut Conn, id: &str, body: &[u8]) -> Outcome {
+pub(super) fn get(conn: &mut Conn, id: &str, body: &[u8]) -> Outcome {
     conn.send_whole(format!("get {id}\n").as_bytes())?;
     match reply(conn, "SIDE-7", "get")? {
         SideReply::Body { size, sha256 } => {
@@ -501,115 +466,4 @@ fn side_malformed(cx: &mut Cx) -> Outcome {
     }
     f.expect_eof("SIDE-8")?;
     Ok(())
-}
-
-fn shared(
-    kind: &str,
-    from: &crate::cx::Account,
-    to: &str,
-    id: &str,
-    name: &str,
-    body: &[u8],
-) -> String {
-    format!(
-        "1009|{kind}|{}|{}|{}|{id}|{}|{}|{}",
-        escape(&from.username),
-        escape(&from.nickname),
-        escape(to),
-        escape(name),
-        body.len(),
-        sha(body)
-    )
-}
-
-fn share_room(cx: &mut Cx) -> Outcome {
-    let accounts = cx.accounts(3)?;
-    let mut c = cx.logged_in(&accounts)?;
-    let t = ticket(&mut c[0])?;
-    let mut p = authed(cx, Side::Photo, &t)?;
-    let body = png(cx, 20_000);
-    let id = put(&mut p, &body)?;
-    let name = "猫 | cat.png";
-    c[0].send(&frames::share(None, &id, name))?;
-    let want = shared("photo", &accounts[0], "", &id, name, &body);
-    c[1].expect(&want, "SHARE-1")?;
-    c[2].expect(&want, "SHARE-1")?;
-    let (a, rest) = c.split_at_mut(1);
-    cx.silent(
-        &mut [&mut a[0]],
-        "SHARE-1",
-        "the sharer is not told about its own share",
-    )?;
-    let tb = ticket(&mut rest[0])?;
-    let mut pb = authed(cx, Side::Photo, &tb)?;
-    get(&mut pb, &id, &body)
-}
-
-fn share_private(cx: &mut Cx) -> Outcome {
-    let accounts = cx.accounts(4)?;
-    let mut c = cx.logged_in(&accounts[..3])?;
-    let t = ticket(&mut c[0])?;
-    let mut f = authed(cx, Side::File, &t)?;
-    let body = binary(cx, 7000);
-    let id = put(&mut f, &body)?;
-    c[0].send(&frames::share(
-        Some(&accounts[1].username),
-        &id,
-        "notes.txt",
-    ))?;
-    c[1].expect(
-        &shared(
-            "file",
-            &accounts[0],
-            &accounts[1].username,
-            &id,
-            "notes.txt",
-            &body,
-        ),
-        "SHARE-1",
-    )?;
-    let (_, rest) = c.split_at_mut(1);
-    let (b, third) = rest.split_at_mut(1);
-    cx.silent(
-        &mut [&mut third[0]],
-        "SHARE-1",
-        "an item shared with one user is announced to that user only",
-    )?;
-    let tc = ticket(&mut third[0])?;
-    let mut fc = authed(cx, Side::File, &tc)?;
-    expect_err(
-        &mut fc,
-        format!("get {id}\n").as_bytes(),
-        SideCode::NoSuchItem,
-        "SHARE-3",
-    )?;
-    let tb = ticket(&mut b[0])?;
-    let mut fb = authed(cx, Side::File, &tb)?;
-    get(&mut fb, &id, &body)?;
-    c[0].send(&frames::share(
-        Some(&accounts[3].username),
-        &id,
-        "notes.txt",
-    ))?;
-    c[0].expect("1900|USER_OFFLINE|*", "SHARE-1")?;
-    Ok(())
-}
-
-fn share_not_owner(cx: &mut Cx) -> Outcome {
-    let accounts = cx.accounts(3)?;
-    let mut c = cx.logged_in(&accounts)?;
-    let t = ticket(&mut c[0])?;
-    let mut f = authed(cx, Side::File, &t)?;
-    let body = binary(cx, 100);
-    let id = put(&mut f, &body)?;
-    c[1].send(&frames::share(None, &id, "stolen.txt"))?;
-    c[1].expect("1900|NO_SUCH_ITEM|*", "SHARE-2")?;
-    c[1].send(&frames::share(None, "nosuch999", "ghost.txt"))?;
-    c[1].expect("1900|NO_SUCH_ITEM|*", "SHARE-2")?;
-    let (a, rest) = c.split_at_mut(1);
-    cx.silent(
-        &mut [&mut a[0], &mut rest[1]],
-        "SHARE-2",
-        "a refused share announces nothing",
-    )
 }

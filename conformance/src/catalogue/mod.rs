@@ -17,6 +17,7 @@ mod level4;
 mod level5;
 mod level6;
 mod presence;
+mod share;
 mod slow_reader;
 
 /// One test in the catalogue.
@@ -66,6 +67,7 @@ pub fn cases() -> Vec<&'static TestCase> {
         presence::TESTS,
         level4::TESTS,
         level5::TESTS,
+        share::TESTS,
         level6::TESTS,
     ]
     .iter()
