@@ -25,9 +25,14 @@ const LINGER: Duration = Duration::from_millis(500);
 
 /// Serves one chat connection until it closes; runs on its own thread.
 pub(super) fn serve(shared: &Arc<Shared>, conn: ConnId, socket: Arc<Socket>, peer: SocketAddr) {
-    // The writer thread starts with the first frame and ends when the
-    // connection stays quiet (see `outbox`), so idle clients cost one thread.
-    let outbox = Arc::new(Outbox::new(socket.clone(), shared.config.queue_frames));
+    // The writer pool sends this connection's frames; only a client that
+    // reads slowly gets a writer thread (see `outbox`), so idle clients cost
+    // one thread.
+    let outbox = Arc::new(Outbox::new(
+        socket.clone(),
+        shared.config.queue_frames,
+        shared.pool.clone(),
+    ));
     shared
         .core()
         .room

@@ -11,7 +11,9 @@ mod accept;
 mod budget;
 mod conn;
 mod outbox;
+mod pool;
 mod registry;
+mod writer;
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -27,6 +29,7 @@ pub use outbox::Outbox;
 pub(crate) use conn::linger;
 
 use self::accept::{accept_loop, listen, wake_addr};
+use self::pool::Pool;
 use self::registry::Registry;
 use crate::accounts::Accounts;
 use crate::config::Config;
@@ -72,6 +75,8 @@ pub(crate) struct Shared {
     next_conn: AtomicU64,
     /// Chat connections, then photo and file connections.
     registries: [Arc<Registry>; 3],
+    /// The threads that send most frames (see `pool`).
+    pool: Arc<Pool>,
 }
 
 impl Server {
@@ -96,7 +101,7 @@ impl Server {
             .with_context(|| format!("cannot write the history in {}", dir.display()))?;
         let store = Store::open(dir)
             .with_context(|| format!("cannot use the upload directory in {}", dir.display()))?;
-        let threads = config.max_clients * 2 + config.max_side * 2;
+        let threads = config.max_clients + config.max_side * 2;
         if threads > budget::limit() {
             log::warn!(
                 "--max-clients {} may need {threads} threads, but this process can run about {}; \
@@ -116,8 +121,10 @@ impl Server {
             store,
             stopping: AtomicBool::new(false),
             next_conn: AtomicU64::new(1),
-            // A chat connection may run a reader and a writer; a side connection one.
-            registries: [2, 1, 1].map(|threads| Arc::new(Registry::new(threads))),
+            // Each connection runs one thread, its reader; the writer threads
+            // that slow clients get reserve their own slots (see `writer`).
+            registries: [1, 1, 1].map(|threads| Arc::new(Registry::new(threads))),
+            pool: Pool::new(),
         });
         Ok(Server {
             listeners: [chat, photo, file],
@@ -144,6 +151,7 @@ impl Server {
     pub fn spawn(self) -> ServerHandle {
         let addrs = [self.chat_addr(), self.photo_addr(), self.file_addr()];
         let names = ["chat", "photo", "file"];
+        self.shared.pool.start();
         let mut accept_threads = Vec::new();
         for (port, (listener, _)) in self.listeners.into_iter().enumerate() {
             let shared = self.shared.clone();
@@ -197,6 +205,12 @@ impl ServerHandle {
         self.shared.registries[0].len()
     }
 
+    /// Writer threads now running for clients that read slowly; the writer
+    /// pool serves everyone else. Tests use it to check both paths.
+    pub fn writer_threads(&self) -> usize {
+        self.shared.pool.writer_threads.load(Ordering::Relaxed)
+    }
+
     /// Stops accepting, sends `1900|SHUTDOWN` to every chat connection
     /// (LOAD-7), closes the side connections, writes the journal to disk and
     /// joins every thread. Takes well under a second even when clients do
@@ -222,6 +236,7 @@ impl ServerHandle {
         for registry in &shared.registries {
             registry.join_all();
         }
+        shared.pool.stop();
         let journal = shared
             .core
             .lock()

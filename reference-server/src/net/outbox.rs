@@ -1,11 +1,21 @@
-//! One connection's bounded outgoing queue, and the writer thread that drains
-//! it (LOAD-3, LOAD-4).
+//! One connection's bounded outgoing queue, and who drains it (LOAD-3, LOAD-4).
 //!
 //! Whoever delivers a frame only appends a shared pointer to the queue and
 //! moves on: a client that stops reading can fill its own queue, but it never
-//! makes a sender wait. The writer takes everything queued at once, copies it
-//! into one buffer and writes it with one call, so under load one system call
-//! carries many frames.
+//! makes a sender wait.
+//!
+//! Each queue has one writer at a time, which holds its *write right* and
+//! takes everything queued into one `send` call, so under load one system call
+//! carries many frames. Usually that writer is the server's small writer pool
+//! (see `pool`): a few threads that send to many clients without blocking
+//! (`MSG_DONTWAIT`, which leaves the socket itself blocking for its reader).
+//! A pool thread reaches a queue only after the delivering thread released
+//! the room's lock, and the busier the server, the more frames have piled up
+//! by then, so batches grow with the load and idle clients cost no thread.
+//! Only when a client's kernel send buffer is full (the client reads slowly,
+//! or not at all) does its queue get a writer thread of its own, which blocks
+//! in `send` on that client alone (see `writer`), so one slow reader never
+//! delays anyone else.
 //!
 //! When the queue is full the room calls [`Mailbox::abort`]: the queue is
 //! dropped, and the writer finishes the frame it was in the middle of, adds
@@ -15,38 +25,28 @@
 
 use std::cell::RefCell;
 use std::collections::VecDeque;
-use std::io::{ErrorKind, Write};
+use std::io::ErrorKind;
 use std::net::Shutdown;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
 
 use socket2::Socket;
 
+use super::pool::Pool;
 use crate::room::{Frame, Mailbox};
 
-/// How long a writer blocks in one `write` before it checks whether its
-/// connection was aborted meanwhile.
-pub const WRITE_TICK: Duration = Duration::from_millis(100);
+pub use super::writer::WRITE_TICK;
 
-/// Below this many queued frames, right after a bigger batch, a writer yields
-/// once before writing.
-const FEW: usize = 8;
+/// Frames one `send` carries at most.
+pub(super) const MAX_BATCH: usize = 1024;
 
-/// Frames one `write` carries at most.
-const MAX_BATCH: usize = 1024;
-
-/// How long a writer waits for frames before its thread ends; the next frame
-/// starts a new one. Ten thousand idle clients then cost one thread each.
-const WRITER_IDLE: Duration = Duration::from_secs(5);
-
-/// How long an aborted connection's writer keeps trying to send its last
-/// frame (LOAD-3 asks for the error frame "if it can").
-const ABORT_PATIENCE: Duration = Duration::from_millis(500);
+/// A pool thread's send buffer is given back above this size, so that a
+/// quiet server is small.
+const KEEP_BUFFER: usize = 256 * 1024;
 
 /// The queue and what the writer should do once it is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
+pub(super) enum State {
     /// Deliver frames as they come.
     Open,
     /// Send what is queued, then close (OUT-1, LOAD-7).
@@ -57,119 +57,255 @@ enum State {
     Gone,
 }
 
-struct Queue {
-    frames: VecDeque<Frame>,
-    state: State,
-    /// True while the writer waits for frames, so pushes only pay for a
-    /// wake-up when one is needed.
-    idle: bool,
-    /// True once a wake-up for the idle writer is on some thread's list.
+/// Who holds the write right.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Writer {
+    /// Nobody: the next thread that delivers a frame takes it.
+    None,
+    /// The writer pool: queued for it, or being sent by one of its threads
+    /// without blocking.
+    Pool,
+    /// The queue's own writer thread; `idle` while it waits for frames.
+    Thread { idle: bool },
+}
+
+pub(super) struct Queue {
+    pub(super) frames: VecDeque<Frame>,
+    pub(super) state: State,
+    pub(super) writer: Writer,
+    /// True once this outbox is on some thread's list of queues to flush.
     wake_pending: bool,
-    /// True while a writer thread runs for this queue.
-    writer_running: bool,
+    /// The tail of a frame that a non-blocking send left half written; the
+    /// writer thread sends it before anything else.
+    pub(super) unsent: Vec<u8>,
 }
 
 thread_local! {
-    /// Outboxes this thread queued frames for while their writer slept. The
-    /// wake-ups wait until the room's lock is released ([`wake_pending`]), so
-    /// that a writer wakes once per batch of frames rather than once per
-    /// frame, and never wakes only to block on the room's lock.
-    static PENDING: RefCell<Vec<Arc<Outbox>>> = const { RefCell::new(Vec::new()) };
+    /// Outboxes this thread queued frames for that need a writer: `true` to
+    /// be sent by the pool, `false` to wake their idle writer thread. Both
+    /// wait until the room's lock is released ([`wake_pending`]), so that no
+    /// writer wakes only to block on the room's lock.
+    static PENDING: RefCell<Vec<(Arc<Outbox>, bool)>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Wakes (or starts) the writers of every outbox this thread queued frames
-/// for since the last call. The socket layer calls it after releasing the
-/// room's lock.
+/// Hands every outbox this thread queued frames for since the last call to
+/// the writer pool, or wakes its writer thread. The socket layer calls it
+/// after releasing the room's lock.
 pub fn wake_pending() {
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    for outbox in pending {
-        outbox.ensure_writer();
+    if pending.is_empty() {
+        return;
+    }
+    let mut to_pool: Vec<Arc<Outbox>> = Vec::with_capacity(pending.len());
+    for (outbox, pool) in pending {
+        if !pool {
+            outbox.lock().wake_pending = false;
+            outbox.ready.notify_one();
+        } else if to_pool
+            .first()
+            .is_none_or(|o| Arc::ptr_eq(&o.pool, &outbox.pool))
+        {
+            to_pool.push(outbox);
+        } else {
+            // Another server in the same process (tests run several).
+            outbox.pool.clone().submit(vec![outbox]);
+        }
+    }
+    if let Some(first) = to_pool.first() {
+        let pool = first.pool.clone();
+        let turns = to_pool.len();
+        pool.submit(to_pool);
+        // Then this thread takes as many turns as it asked for, from the
+        // front of the line, where queues have waited longest and so carry
+        // the most frames. The work of sending then grows with the number
+        // of threads delivering, as it did with a writer per client, instead
+        // of waiting for the pool's few threads to get a core among many.
+        pool.help(turns);
     }
 }
 
-/// A connection's outgoing queue, shared by the room and the writer.
+/// A connection's outgoing queue, shared by the room and its writers.
 pub struct Outbox {
     queue: Mutex<Queue>,
-    ready: Condvar,
-    /// Signalled when a writer thread ends.
+    /// Wakes an idle writer thread.
+    pub(super) ready: Condvar,
+    /// Signalled when a writer gives up the write right.
     stopped: Condvar,
     limit: usize,
-    socket: Arc<Socket>,
+    pub(super) socket: Arc<Socket>,
     /// Writer threads started for this queue, to be joined.
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(super) threads: Mutex<Vec<JoinHandle<()>>>,
+    pub(super) pool: Arc<Pool>,
+}
+
+/// How a non-blocking send ended.
+enum Sent {
+    All,
+    /// The kernel's send buffer is full; this many bytes went out.
+    WouldBlock(usize),
+    /// The connection is broken.
+    Failed,
 }
 
 impl Outbox {
     /// A queue of at most `limit` frames for `socket`.
-    pub fn new(socket: Arc<Socket>, limit: usize) -> Self {
+    pub(super) fn new(socket: Arc<Socket>, limit: usize, pool: Arc<Pool>) -> Self {
         Self {
             queue: Mutex::new(Queue {
                 frames: VecDeque::new(),
                 state: State::Open,
-                idle: false,
+                writer: Writer::None,
                 wake_pending: false,
-                writer_running: false,
+                unsent: Vec::new(),
             }),
             ready: Condvar::new(),
             stopped: Condvar::new(),
             limit: limit.max(1),
             socket,
             threads: Mutex::new(Vec::new()),
+            pool,
         }
     }
 
-    /// Puts this outbox on the current thread's wake-up list, once.
+    pub(super) fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Finds this outbox a writer for the frame just queued: the pool if
+    /// nobody writes, a wake-up if its writer thread sleeps. A busy writer
+    /// needs nothing: it looks at the queue again before it lets go.
     fn schedule(self: &Arc<Self>, queue: &mut Queue) {
-        if !queue.wake_pending && (queue.idle || !queue.writer_running) {
-            queue.wake_pending = true;
-            PENDING.with(|p| p.borrow_mut().push(self.clone()));
+        match queue.writer {
+            Writer::None => {
+                queue.writer = Writer::Pool;
+                PENDING.with(|p| p.borrow_mut().push((self.clone(), true)));
+            }
+            Writer::Thread { idle: true } if !queue.wake_pending => {
+                queue.wake_pending = true;
+                PENDING.with(|p| p.borrow_mut().push((self.clone(), false)));
+            }
+            _ => {}
         }
     }
 
-    /// Wakes the writer, or starts one if none runs.
-    fn ensure_writer(self: &Arc<Self>) {
+    /// One turn of a pool thread, which holds the write right: sends what is
+    /// queued without blocking. True if frames remain for another turn.
+    pub(super) fn pool_turn(self: &Arc<Self>, buf: &mut Vec<u8>) -> bool {
         let mut queue = self.lock();
-        // Cleared here, under the lock, so that the next push after this
-        // wake-up schedules another one if the writer has gone idle again.
-        queue.wake_pending = false;
-        if queue.writer_running {
+        if queue.frames.is_empty() || queue.state == State::Gone {
+            self.release(queue);
+            return false;
+        }
+        if queue.state != State::Aborted {
+            let take = queue.frames.len().min(MAX_BATCH);
+            let mut batch: Vec<Frame> = queue.frames.drain(..take).collect();
             drop(queue);
-            self.ready.notify_one();
-            return;
+            buf.clear();
+            for frame in &batch {
+                buf.extend_from_slice(frame);
+            }
+            let sent = self.send_nonblocking(buf);
+            if buf.capacity() > KEEP_BUFFER {
+                *buf = Vec::new();
+            }
+            queue = self.lock();
+            match sent {
+                Sent::All if queue.frames.is_empty() => {
+                    self.release(queue);
+                    return false;
+                }
+                // Others queued more meanwhile: back of the pool's line.
+                Sent::All => return true,
+                Sent::Failed => {
+                    self.release_closing(queue, Shutdown::Both);
+                    return false;
+                }
+                Sent::WouldBlock(pos) => self.put_back(&mut queue, &mut batch, pos),
+            }
         }
-        if queue.state == State::Gone || queue.frames.is_empty() {
-            return;
-        }
-        queue.writer_running = true;
+        // The client reads slowly (or the farewell of LOAD-3 needs patience):
+        // the queue gets a writer thread of its own, which may block on this
+        // client alone.
+        queue.writer = Writer::Thread { idle: false };
         drop(queue);
-        let outbox = self.clone();
-        let spawned = std::thread::Builder::new()
-            .name("writer".into())
-            .stack_size(64 * 1024)
-            .spawn(move || outbox.run_writer());
-        let mut threads = self.threads.lock().unwrap_or_else(|e| e.into_inner());
-        threads.retain(|t| !t.is_finished());
-        match spawned {
-            Ok(thread) => threads.push(thread),
-            Err(e) => {
-                drop(threads);
-                log::error!("cannot start a writer thread: {e}");
-                self.lock().writer_running = false;
-                // Without a writer the connection cannot be served: end it.
-                let _ = self.socket.shutdown(Shutdown::Both);
+        super::writer::start(self);
+        false
+    }
+
+    /// Returns the frames of `batch` from byte `pos` on to the queue: the
+    /// rest of a frame cut in the middle as `unsent`, whole frames in front.
+    fn put_back(&self, queue: &mut Queue, batch: &mut Vec<Frame>, mut pos: usize) {
+        let mut frames = batch.drain(..);
+        for frame in frames.by_ref() {
+            if pos < frame.len() {
+                queue.unsent.extend_from_slice(&frame[pos..]);
+                break;
+            }
+            pos -= frame.len();
+        }
+        // An aborted queue keeps only its farewell frame (LOAD-3).
+        if queue.state != State::Aborted {
+            for frame in frames.rev() {
+                queue.frames.push_front(frame);
             }
         }
     }
 
-    /// Waits until no writer thread runs, and joins them all. The reader
-    /// calls it last, after [`Outbox::gone`] or a finished close.
+    /// One non-blocking send loop over `buf`.
+    fn send_nonblocking(&self, buf: &[u8]) -> Sent {
+        let mut pos = 0;
+        while pos < buf.len() {
+            match self.socket.send_with_flags(&buf[pos..], libc::MSG_DONTWAIT) {
+                Ok(0) => return Sent::Failed,
+                Ok(n) => pos += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return Sent::WouldBlock(pos),
+                Err(_) => return Sent::Failed,
+            }
+        }
+        Sent::All
+    }
+
+    /// Lets go of the write right with the queue empty, closing the
+    /// connection if that was the last thing to do.
+    pub(super) fn release(&self, queue: MutexGuard<'_, Queue>) {
+        match queue.state {
+            State::Open => {
+                let mut queue = queue;
+                queue.writer = Writer::None;
+                drop(queue);
+                self.stopped.notify_all();
+            }
+            // FIN after the last frame; the reader closes the socket.
+            State::Finishing => self.release_closing(queue, Shutdown::Write),
+            State::Aborted | State::Gone => self.release_closing(queue, Shutdown::Both),
+        }
+    }
+
+    /// Lets go of the write right for good and shuts the socket down `how`.
+    pub(super) fn release_closing(&self, mut queue: MutexGuard<'_, Queue>, how: Shutdown) {
+        queue.writer = Writer::None;
+        if queue.state == State::Open {
+            // Broken: nothing more is written, whatever gets queued.
+            queue.state = State::Gone;
+        }
+        queue.frames.clear();
+        drop(queue);
+        let _ = self.socket.shutdown(how);
+        self.stopped.notify_all();
+    }
+
+    /// Waits until nobody holds the write right, and joins the writer
+    /// threads. The reader calls it last, after [`Outbox::gone`] or a
+    /// finished close.
     pub fn join_writers(&self) {
         let mut queue = self.lock();
         queue.state = match queue.state {
             State::Open => State::Gone,
             other => other,
         };
-        while queue.writer_running {
+        self.ready.notify_one();
+        while queue.writer != Writer::None {
             queue = self.stopped.wait(queue).unwrap_or_else(|e| e.into_inner());
         }
         drop(queue);
@@ -179,132 +315,10 @@ impl Outbox {
         }
     }
 
-    /// Marks the writer stopped; every way out of [`Outbox::run_writer`] ends here.
-    fn writer_done(&self, mut queue: MutexGuard<'_, Queue>, how: Shutdown) {
-        queue.writer_running = false;
-        drop(queue);
-        let _ = self.socket.shutdown(how);
-        self.stopped.notify_all();
-    }
-
-    fn lock(&self) -> MutexGuard<'_, Queue> {
-        self.queue.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
     /// The reader saw the connection end: the writer stops and drops the rest.
     pub fn gone(&self) {
         self.lock().state = State::Gone;
         self.ready.notify_one();
-    }
-
-    /// Drains the queue until the connection closes or stays quiet for
-    /// `WRITER_IDLE`; runs on a writer thread.
-    fn run_writer(&self) {
-        let mut batch = Vec::with_capacity(MAX_BATCH);
-        let mut buf = Vec::new();
-        let mut last_batch = 0;
-        loop {
-            let mut queue = self.lock();
-            while queue.frames.is_empty() {
-                match queue.state {
-                    State::Open => {
-                        queue.idle = true;
-                        let (woken, wait) = self
-                            .ready
-                            .wait_timeout(queue, WRITER_IDLE)
-                            .unwrap_or_else(|e| e.into_inner());
-                        queue = woken;
-                        queue.idle = false;
-                        queue.wake_pending = false;
-                        if wait.timed_out() && queue.frames.is_empty() && queue.state == State::Open
-                        {
-                            // Quiet: end this thread; the next frame starts one.
-                            queue.writer_running = false;
-                            drop(queue);
-                            self.stopped.notify_all();
-                            return;
-                        }
-                    }
-                    // FIN after the last frame; the reader closes the socket.
-                    State::Finishing => return self.writer_done(queue, Shutdown::Write),
-                    State::Aborted | State::Gone => return self.writer_done(queue, Shutdown::Both),
-                }
-            }
-            if queue.state == State::Gone {
-                return self.writer_done(queue, Shutdown::Both);
-            }
-            if queue.frames.len() < FEW && last_batch >= FEW {
-                // Only a few frames in a busy period: let whoever is delivering
-                // go on for a moment, so that one write carries more of them.
-                // Not when traffic is light, where it would only add latency.
-                drop(queue);
-                std::thread::yield_now();
-                queue = self.lock();
-            }
-            // Up to MAX_BATCH frames per write: plenty to amortise the system
-            // call, and it keeps this writer's buffer small and reused.
-            let take = queue.frames.len().min(MAX_BATCH);
-            last_batch = take;
-            batch.extend(queue.frames.drain(..take));
-            if queue.frames.capacity() > 1024 && queue.frames.len() < 256 {
-                // Give back the memory of a burst, so that a quiet server is small.
-                queue.frames.shrink_to(256);
-            }
-            drop(queue);
-            buf.clear();
-            for frame in batch.drain(..) {
-                buf.extend_from_slice(&frame);
-            }
-            if !self.write_all(&mut buf) {
-                return self.writer_done(self.lock(), Shutdown::Both);
-            }
-            if buf.capacity() > 256 * 1024 {
-                buf = Vec::new();
-            }
-        }
-    }
-
-    /// Writes `buf`, watching for an abort while the client does not read.
-    /// False if the connection is finished with.
-    fn write_all(&self, buf: &mut Vec<u8>) -> bool {
-        let mut pos = 0;
-        let mut deadline: Option<Instant> = None;
-        while pos < buf.len() {
-            match (&*self.socket).write(&buf[pos..]) {
-                Ok(0) => return false,
-                Ok(n) => pos += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {
-                    if let Some(deadline) = deadline {
-                        if Instant::now() >= deadline {
-                            return false;
-                        }
-                        continue;
-                    }
-                    let mut queue = self.lock();
-                    match queue.state {
-                        State::Open | State::Finishing => {}
-                        State::Gone => return false,
-                        State::Aborted => {
-                            // Finish the frame in progress, so the stream stays
-                            // well framed, then append the farewell frame.
-                            let end = if pos == 0 || buf[pos - 1] == b'\n' {
-                                pos
-                            } else {
-                                pos + memchr::memchr(b'\n', &buf[pos..]).map_or(0, |i| i + 1)
-                            };
-                            buf.truncate(end);
-                            for frame in queue.frames.drain(..) {
-                                buf.extend_from_slice(&frame);
-                            }
-                            deadline = Some(Instant::now() + ABORT_PATIENCE);
-                        }
-                    }
-                }
-                Err(_) => return false,
-            }
-        }
-        deadline.is_none()
     }
 }
 

@@ -30,8 +30,8 @@ struct Inner {
 pub(super) struct Registry {
     inner: Mutex<Inner>,
     ended: Condvar,
-    /// Threads one connection may need at once (reader and writer on the
-    /// chat port), reserved from the process's budget while it lives.
+    /// Threads one connection runs (its reader), reserved from the process's
+    /// budget while it lives; a slow client's writer thread reserves its own.
     threads_per_conn: usize,
 }
 

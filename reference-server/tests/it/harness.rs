@@ -70,6 +70,11 @@ impl TestServer {
         self.handle().connections()
     }
 
+    /// Writer threads running for clients that read slowly.
+    pub fn writer_threads(&self) -> usize {
+        self.handle().writer_threads()
+    }
+
     /// Stops the server and starts a new one on the same data directory.
     pub fn restart(&mut self) {
         self.handle.take().unwrap().shutdown();

@@ -121,6 +121,76 @@ fn a_reader_that_stops_is_dropped_without_delaying_others() {
 }
 
 #[test]
+fn a_reader_that_pauses_gets_everything_once_it_reads_again() {
+    // LOAD-3, LOAD-4, CHAT-4: a client whose kernel buffers are full gets a
+    // writer thread of its own, which blocks on it alone; once it reads
+    // again it gets every frame, in order, and the others never waited.
+    let server = TestServer::start();
+    let mut paused = server.login("user1", "114514");
+    let mut talker = server.login("admin", "HytidelSB");
+    let mut reader = server.login("Julia", "sunyu");
+    paused.fence();
+    talker.fence();
+    reader.fence();
+    assert_eq!(
+        server.writer_threads(),
+        0,
+        "the pool serves clients that read"
+    );
+    // 4,000 frames of 3 KB: far more than the socket buffers hold (Linux
+    // caps the send buffer at 4 MiB and the unread receive buffer stays
+    // small), far less than the queue's 16,384 frames.
+    let text = "y".repeat(3000);
+    let mut sent = 0;
+    while sent < 4000 {
+        let burst: String = (sent..sent + 100)
+            .map(|i| format!("0002|admin|{i} {text}\n"))
+            .collect();
+        talker.send_raw(burst.as_bytes());
+        sent += 100;
+        // PING-2: the burst is queued to everyone before these fences return.
+        talker.fence();
+        let got = reader.fence();
+        assert_eq!(got.len(), 100, "the reader got the whole burst at once");
+    }
+    assert!(
+        server.writer_threads() >= 1,
+        "the paused client has a writer"
+    );
+    let mut next = 0;
+    for frame in paused.fence() {
+        if frame.starts_with("1002|") {
+            assert!(frame.starts_with(&format!("1002|Hytidel|{next} ")));
+            next += 1;
+        }
+    }
+    assert_eq!(next, sent);
+    talker.send("0002|admin|after");
+    assert_eq!(paused.recv(), "1002|Hytidel|after");
+}
+
+#[test]
+fn many_idle_clients_cost_one_thread_each() {
+    // LOAD-1, LOAD-6: every connection has its reader thread, and the writer
+    // pool sends their frames (here, 200 clients' join notices, NOTE-1), so
+    // no client that keeps up gets a writer thread.
+    let server = TestServer::start();
+    let mut clients: Vec<Client> = (0..200)
+        .map(|i| server.new_user(&format!("idle{i:03}")))
+        .collect();
+    for c in &mut clients {
+        c.fence();
+    }
+    assert_eq!(server.connections(), 200);
+    assert_eq!(server.writer_threads(), 0);
+    clients[0].send("0002|idle000|hello");
+    clients[0].fence();
+    for c in &mut clients[1..] {
+        assert_eq!(c.fence(), vec!["1002|idle000|hello".to_owned()]);
+    }
+}
+
+#[test]
 fn garbage_and_churn_leave_the_server_serving() {
     // LOAD-5, FRAME-5, ERR-6.
     let server = TestServer::start();
