@@ -10,7 +10,12 @@
 //!   give each one its own thread.
 //! - `conn.rs`: one connection's reader thread: bytes, then frames, then the
 //!   room. It never decides what a frame means.
+//@ if 6
+//! - `outbox.rs`: how frames get to one client: a bounded queue and a
+//!   writer thread of its own (LOAD-3).
+//@ else
 //! - `outbox.rs`: how frames get to one client's socket.
+//@ end
 //! - `room.rs`: the shared state and the chat logic, one method per frame.
 //!   It never touches a socket; it puts frames in outboxes.
 //@ if 3
@@ -112,10 +117,13 @@ fn run(
         (PHOTO_PORT_OFFSET, protocol::Kind::Photo),
         (FILE_PORT_OFFSET, protocol::Kind::File),
     ] {
+        let side_port = port
+            .checked_add(offset)
+            .ok_or_else(|| std::io::Error::other("PORT + 2 must be a port too"))?;
 //@ if 6
-        let side = listen(port + offset)?;
+        let side = listen(side_port)?;
 //@ else
-        let side = TcpListener::bind((HOST, port + offset))?;
+        let side = TcpListener::bind((HOST, side_port))?;
 //@ end
         let room = Arc::clone(&room);
         thread::spawn(move || side::accept_loop(side, kind, room));

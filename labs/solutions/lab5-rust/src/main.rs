@@ -67,7 +67,10 @@ fn run(port: u16, data_dir: &std::path::Path) -> std::io::Result<()> {
         (PHOTO_PORT_OFFSET, protocol::Kind::Photo),
         (FILE_PORT_OFFSET, protocol::Kind::File),
     ] {
-        let side = TcpListener::bind((HOST, port + offset))?;
+        let side_port = port
+            .checked_add(offset)
+            .ok_or_else(|| std::io::Error::other("PORT + 2 must be a port too"))?;
+        let side = TcpListener::bind((HOST, side_port))?;
         let room = Arc::clone(&room);
         thread::spawn(move || side::accept_loop(side, kind, room));
     }

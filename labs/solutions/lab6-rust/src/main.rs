@@ -12,7 +12,8 @@
 //!   give each one its own thread.
 //! - `conn.rs`: one connection's reader thread: bytes, then frames, then the
 //!   room. It never decides what a frame means.
-//! - `outbox.rs`: how frames get to one client's socket.
+//! - `outbox.rs`: how frames get to one client: a bounded queue and a
+//!   writer thread of its own (LOAD-3).
 //! - `room.rs`: the shared state and the chat logic, one method per frame.
 //!   It never touches a socket; it puts frames in outboxes.
 //! - `accounts.rs`: accounts on disk, with salted password hashes (REG-4).
@@ -73,7 +74,10 @@ fn run(port: u16, data_dir: &std::path::Path) -> std::io::Result<()> {
         (PHOTO_PORT_OFFSET, protocol::Kind::Photo),
         (FILE_PORT_OFFSET, protocol::Kind::File),
     ] {
-        let side = listen(port + offset)?;
+        let side_port = port
+            .checked_add(offset)
+            .ok_or_else(|| std::io::Error::other("PORT + 2 must be a port too"))?;
+        let side = listen(side_port)?;
         let room = Arc::clone(&room);
         thread::spawn(move || side::accept_loop(side, kind, room));
     }

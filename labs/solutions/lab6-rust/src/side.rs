@@ -164,7 +164,7 @@ impl Side {
         // the same answer as for an id that does not exist, or is not yours.
         let found = ItemId::new(id)
             .ok()
-            .and_then(|id| Some((self.room.item_for(&user, &id, self.kind)?, id)));
+            .and_then(|id| Some((self.room.item_for(&user, &id)?, id)));
         let Some(((size, sha256), id)) = found else {
             return self.reply(&err(
                 SideCode::NoSuchItem,
