@@ -15,9 +15,10 @@ use protocol::limits::{
 
 use crate::accounts::HashCost;
 
-/// Default limit of chat connections. Each may use two threads, and with
-/// Linux's default `vm.max_map_count` a process runs about 12,600 threads
-/// (see `net::budget`); a larger limit also needs a larger map count.
+/// Default limit of chat connections. Each uses one thread (two while it
+/// reads slowly), and with Linux's default `vm.max_map_count` a process runs
+/// about 12,600 threads (see `net::budget`), so up to about 10,000 clients
+/// fit; more also need a larger map count.
 pub const DEFAULT_MAX_CLIENTS: usize = 5_000;
 
 /// Default limit of connections per side port.

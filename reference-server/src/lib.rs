@@ -10,9 +10,9 @@
 //! - [`persist`] and [`store`]: history, item metadata and uploaded bytes in
 //!   the data directory (HIST-4, SIDE-3).
 //! - [`net`]: the thin socket layer. One reader thread per connection feeds the
-//!   room; a writer thread per connection, started by its first frame and
-//!   ended when it idles, drains its bounded queue, many frames per `write`
-//!   (LOAD-2, LOAD-3).
+//!   room; a small writer pool drains the bounded queues with non-blocking
+//!   sends, many frames per `send`, and only a client that reads slowly gets
+//!   a writer thread of its own (LOAD-2, LOAD-3).
 //! - [`side`]: the photo and file ports (SPEC.md section 10).
 //! - [`config`]: every setting, and the command line that fills them.
 //!
