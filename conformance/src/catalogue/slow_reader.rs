@@ -142,6 +142,10 @@ fn read_slow(slow: &mut Conn, reply: Duration) -> Result<SlowOutcome, Failure> {
                     ));
                 }
                 next += 1;
+                // Every chat arrived: nothing more to wait for.
+                if next == COUNT {
+                    return Ok(SlowOutcome::All);
+                }
             }
             Read1::Line(line) if line.starts_with(b"1900|SLOW_CONSUMER|") => {
                 return match slow.read_line(reply) {
@@ -154,7 +158,6 @@ fn read_slow(slow: &mut Conn, reply: Duration) -> Result<SlowOutcome, Failure> {
             }
             Read1::Line(_) => {}
             Read1::Eof => return Ok(SlowOutcome::Disconnected),
-            Read1::Timeout { .. } if next == COUNT => return Ok(SlowOutcome::All),
             Read1::Timeout { .. } => {
                 return Err(Failure::new(
                     "LOAD-4",
