@@ -15,6 +15,11 @@ this script. It builds the conformance grader once, then:
 COMMAND is started by the grader on free ports: `{port}`, `{photo_port}`,
 `{file_port}` and `{data_dir}` are replaced. Instead of `-- COMMAND`, pass
 `--addr HOST:PORT` to grade a server that is already running.
+`7 [--step K] [--server PATH] -- COMMAND...` checks a client instead (lab 7):
+it starts the reference server (built with cargo, or --server PATH) and runs
+COMMAND with `{host}`, `{port}`, `{user}` and `{password}` replaced, for example
+`just lab 7 -- python3 client.py {host} {port} {user} {password}`; see
+lab7-client/tools/client_check.py.
 Standard library only. Exit status: 0 all passed, 1 something failed, 2 the
 grader could not run.
 """
@@ -85,6 +90,32 @@ def grader_path(explicit):
     return str(binary)
 
 
+def server_path(explicit):
+    """The reference server binary (lab 7): --server PATH, or build it with cargo."""
+    if explicit:
+        return explicit
+    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+    binary = target / "release" / ("reference-server.exe" if os.name == "nt" else "reference-server")
+    build = ["cargo", "build", "--release", "--quiet", "-p", "reference-server",
+             "--manifest-path", str(ROOT / "Cargo.toml")]
+    if subprocess.run(build).returncode != 0:
+        sys.exit("could not build the reference server (cargo build -p reference-server failed)")
+    return str(binary)
+
+
+def check_client(ours, command):
+    """Lab 7: the client check of lab7-client/tools/client_check.py."""
+    if not command:
+        print("give the command that starts your client after --, for example:\n"
+              "  just lab 7 -- python3 client.py {host} {port} {user} {password}", file=sys.stderr)
+        return 2
+    sys.path.insert(0, str(ROOT / "labs" / "lab7-client" / "tools"))
+    import client_check  # noqa: E402
+
+    step = int(ours["step"]) if "step" in ours else None
+    return client_check.run(command, server_path(ours.get("server")), step)
+
+
 def split_args(args):
     """Our options, the grader's options, and the server command."""
     ours, grader, command = {}, [], []
@@ -95,7 +126,7 @@ def split_args(args):
         args, command = [], args
     i = 0
     while i < len(args):
-        if args[i] in ("--grader", "--step") and i + 1 < len(args):
+        if args[i] in ("--grader", "--step", "--server") and i + 1 < len(args):
             ours[args[i][2:]] = args[i + 1]
             i += 2
         elif args[i] == "--progress":
@@ -232,6 +263,8 @@ def main(argv):
     if argv[0].isdigit():
         lab, argv = int(argv[0]), argv[1:]
     ours, options, command = split_args(argv)
+    if lab == 7:
+        return check_client(ours, command)
     if not command and not any(o.startswith("--addr") or o == "--list" for o in options):
         print("give the command that starts your server after --, for example:\n"
               "  just lab 1 -- python3 server.py {port} {data_dir}", file=sys.stderr)
@@ -240,7 +273,7 @@ def main(argv):
     if ours.get("progress"):
         return progress(grader, options, command)
     if lab not in STEPS:
-        print("the lab number is 1 to 6 (lab 7, the client, is checked with its frame proxy)", file=sys.stderr)
+        print("the lab number is 1 to 7", file=sys.stderr)
         return 2
     if "step" in ours:
         code, text = grade(grader, lab, options, command, json_out=True)
