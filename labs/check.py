@@ -2,7 +2,7 @@
 """The labs' own test: the pages agree, the starters fail, the solutions pass.
 
     python3 labs/check.py --only-docs
-    python3 labs/check.py --grader target/release/conformance [--rust] [--labs 1,2]
+    python3 labs/check.py --grader target/release/conformance [--rust] [--labs 1,2,7]
 
 1. Docs: every lab page has an English and a Chinese version with the same
    headings (same levels, in the same order), the same six sections, and
@@ -20,6 +20,11 @@
    target folder (CARGO_TARGET_DIR, else target/labs), so `protocol` and the
    other dependencies compile once for all of them. With --jobs N, N servers
    are graded at a time; lab 6's load tests always run alone, at the end.
+   Lab 7 (a client): lab.py's client check (lab7-client/tools/client_check.py)
+   must fail on the Python starter and pass on the Python solution client;
+   with --rust, it must fail on the Rust client starter too. It needs the
+   reference server: --server PATH, else `reference-server` next to the
+   grader, else lab.py builds it with cargo.
 
 Standard library only. Exit status 0 when everything holds, 1 otherwise.
 """
@@ -119,18 +124,19 @@ def check_docs(rust=False):
 
 
 def check_step_titles():
-    """lab.py's progress view names the same steps as the lab pages."""
+    """lab.py's progress view and lab 7's client check name the same steps as the lab pages."""
     sys.path.insert(0, str(LABS))
+    sys.path.insert(0, str(LABS / "lab7-client" / "tools"))
+    import client_check  # noqa: E402
     import lab  # noqa: E402
 
-    for n, steps in lab.STEPS.items():
+    for n, want in [(n, [title for title, _ in steps]) for n, steps in lab.STEPS.items()] + [(7, client_check.STEPS)]:
         page = next(LABS.glob(f"lab{n}-*")) / "README.md"
         titles = [t.split(": ", 1)[1] for lvl, t in outline(page.read_text(encoding="utf-8"))
                   if lvl == 3 and t.startswith("Step ")]
-        want = [title for title, _ in steps]
         if titles[: len(want)] != want:
             fail(f"lab {n}: lab.py STEPS {want} do not match the page's steps {titles}")
-    ok("lab.py's steps match the lab pages")
+    ok("lab.py's and the lab 7 check's steps match the lab pages")
 
 
 def check_proxy():
@@ -152,6 +158,7 @@ def check_proxy():
 
 
 GRADER_OPTIONS = []
+CLIENT_LAB = 7  # checked by lab7-client/tools/client_check.py, not by the grader
 
 
 def grade(grader, level, command, cwd):
@@ -163,10 +170,12 @@ def grade(grader, level, command, cwd):
 def rust_packages(labs):
     """(what, lab, package folder, binary name) of every Rust lab package."""
     for n in labs:
+        if n == CLIENT_LAB:
+            continue
         lab_dir = next(LABS.glob(f"lab{n}-*"))
         yield "Rust starter", n, lab_dir / "starter-rust", f"lab{n}-server"
         yield "Rust solution", n, LABS / "solutions" / f"lab{n}-rust", f"lab{n}-solution"
-    yield "Rust client starter", 7, LABS / "lab7-client" / "starter-rust", None
+    yield "Rust client starter", CLIENT_LAB, LABS / "lab7-client" / "starter-rust", "lab7-client"
 
 
 def build_rust(labs, target, clippy):
@@ -218,11 +227,13 @@ def check_grading(grader, labs, rust, clippy=False, jobs=1):
     python = f"{sys.executable} server.py {{port}} {{data_dir}}"
     python_cases, rust_cases = [], []
     for n in labs:
+        if n == CLIENT_LAB:
+            continue
         lab_dir = next(LABS.glob(f"lab{n}-*"))
         python_cases += [(n, "Python starter", lab_dir / "starter", python, 1),
                          (n, "Python solution", LABS / "solutions" / f"lab{n}", python, 0)]
         for what, _, crate, binary in (rust_packages([n]) if rust else []):
-            if binary:
+            if what != "Rust client starter":
                 command = f"{target}/release/{binary} {{port}} {{data_dir}}"
                 rust_cases.append((n, what, crate, command, 0 if what == "Rust solution" else 1))
     heavy = [c for c in python_cases + rust_cases if c[0] in HEAVY]
@@ -233,16 +244,66 @@ def check_grading(grader, labs, rust, clippy=False, jobs=1):
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
         for future in [pool.submit(run_case, grader, case) for case in light]:
             future.result()
+    if CLIENT_LAB in labs:
+        check_clients(grader, target, built, rust)
     for case in heavy:
         if case[1].startswith("Python") or case[2] in built:
             run_case(grader, case)
+
+
+SERVER = []  # --server PATH: the reference server for lab 7's client check
+
+
+def check_clients(grader, target, built, rust):
+    """Lab 7: the client check must fail on the starters and pass on the solution.
+
+    The three clients are checked at the same time: each waits mostly on its
+    deadlines (a starter fails a few of them), not on the CPU.
+    """
+    server = SERVER[0] if SERVER else None
+    sibling = pathlib.Path(grader).with_name("reference-server" + (".exe" if os.name == "nt" else ""))
+    if server is None and sibling.exists():
+        server = str(sibling)
+    if server is None:
+        sys.path.insert(0, str(LABS))
+        import lab  # noqa: E402
+
+        server = lab.server_path(None)
+    python = [sys.executable, "client.py", "{host}", "{port}", "{user}", "{password}"]
+    cases = [("Python client starter", LABS / "lab7-client" / "starter", python, 1),
+             ("Python client solution", LABS / "solutions" / "lab7", python, 0)]
+    crate = LABS / "lab7-client" / "starter-rust"
+    if rust and crate in built:
+        binary = os.path.join(target, "release", "lab7-client" + (".exe" if os.name == "nt" else ""))
+        cases.append(("Rust client starter", crate, [binary, "{host}", "{port}", "{user}", "{password}"], 1))
+
+    def run(case):
+        what, cwd, command, want = case
+        started = time.monotonic()
+        done = subprocess.run([sys.executable, str(LABS / "lab.py"), str(CLIENT_LAB), "--server", server, "--"]
+                              + command, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                              encoding="utf-8")
+        took = f"{time.monotonic() - started:.0f} s"
+        verdict = {0: "passes", 1: "fails", 2: "could not be checked"}.get(done.returncode, f"exit {done.returncode}")
+        if done.returncode == want:
+            ok(f"lab {CLIENT_LAB}: {what} {verdict} the client check, as it should ({took})")
+        elif want == 1 and done.returncode == 0:
+            fail(f"lab {CLIENT_LAB}: {what} passes the client check: it should fail until completed ({took})\n"
+                 + done.stdout)
+        else:
+            fail(f"lab {CLIENT_LAB}: {what} {verdict} the client check (exit {done.returncode}), expected exit "
+                 f"{want} ({took})\n" + "\n".join(done.stdout.splitlines()[-40:]))
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(cases)) as pool:
+        list(pool.map(run, cases))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only-docs", action="store_true", help="check the pages, generated files and proxy only")
     parser.add_argument("--grader", help="path to the conformance binary (target/release/conformance)")
-    parser.add_argument("--labs", default="1,2,3,4,5,6", help="which labs to grade, e.g. 1,2")
+    parser.add_argument("--labs", default="1,2,3,4,5,6,7", help="which labs to grade, e.g. 1,2 (7: the client check)")
+    parser.add_argument("--server", help="lab 7: the reference server binary (default: next to --grader, else built)")
     parser.add_argument("--rust", action="store_true", help="also build and grade the Rust starters and solutions")
     parser.add_argument("--clippy", action="store_true", help="with --rust: also run cargo clippy -- -D warnings")
     parser.add_argument("--jobs", type=int, default=1,
@@ -250,6 +311,8 @@ def main():
                              "fast); lab 6 is always graded alone")
     parser.add_argument("--time-scale", help="passed to the grader: multiply its timeouts on a slow machine")
     args = parser.parse_args()
+    if args.server:
+        SERVER.append(os.path.abspath(args.server))
     if args.time_scale:
         GRADER_OPTIONS.extend(["--time-scale", args.time_scale])
     check_docs(args.rust)

@@ -265,6 +265,9 @@ def main(argv):
     ours, options, command = split_args(argv)
     if lab == 7:
         return check_client(ours, command)
+    if lab is not None and lab not in STEPS:
+        print("the lab number is 1 to 7", file=sys.stderr)
+        return 2
     if not command and not any(o.startswith("--addr") or o == "--list" for o in options):
         print("give the command that starts your server after --, for example:\n"
               "  just lab 1 -- python3 server.py {port} {data_dir}", file=sys.stderr)
