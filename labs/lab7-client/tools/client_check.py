@@ -198,7 +198,10 @@ class Proxy:
             at = blob.find(cut_before.encode("utf-8"))
             at = len(blob) - 1 if at < 0 else at + 1  # one byte into the character: a 半包
             self.watch.set("held", [blob[at:]])
-            self.client.sendall(blob[:at])
+            try:
+                self.client.sendall(blob[:at])
+            except OSError:
+                pass
 
     def release(self):
         with self.lock:
@@ -246,8 +249,11 @@ class Report:
         self.ok = False
         print(f"  ✘ {what}")
         for key in ("expected", "sent", "printed", "server", "hint"):
-            if details.get(key):
-                print(f"           {key}: {details[key]}")
+            value = details.get(key)
+            if isinstance(value, list):  # lines, one under the other: they contain | themselves
+                value = "\n                    ".join(value) or "(nothing)"
+            if value:
+                print(f"           {key}: {value}")
         sys.stdout.flush()
         return False
 
@@ -260,7 +266,7 @@ class Check:
     def alive(self):
         """A hint if your client is gone, else None."""
         if self.w.exited is not None:
-            tail = " | ".join(self.w.err[-3:] or self.w.out[-3:])
+            tail = " / ".join(self.w.err[-3:] or self.w.out[-3:])
             return f"your client exited (exit code {self.w.exited}); its last output: {tail or '(nothing)'}"
         if self.w.closed:
             return "your client closed its connection"
@@ -317,9 +323,8 @@ class Check:
         """Waits until a stdout line from index start contains text."""
         if self.w.wait(lambda: any(text in l for l in self.w.out[start:]) or self.alive()) is True:
             return self.r.good(f"your client printed '{text}'") or True
-        recent = " | ".join(self.w.out[start:][-3:]) or "(nothing)"
         return self.r.bad(f"your client did not print '{text}' within {WAIT:.0f} s",
-                          printed=recent, hint=self.alive() or hint)
+                          printed=self.w.out[start:][-4:], hint=self.alive() or hint)
 
     def step1(self):
         if not self.w.wait(lambda: self.w.connected or self.w.exited is not None, START) or not self.w.connected:
@@ -365,7 +370,7 @@ class Check:
         held = self.w.wait(lambda: sum(1 for l in self.w.held or [] if l.startswith(b"1002|")) >= 3)
         if not held:
             self.proxy.release()
-            return self.r.bad(f"the server did not relay {PEER}'s messages", server=" | ".join(self.w.got[-3:]))
+            return self.r.bad(f"the server did not relay {PEER}'s messages", server=self.w.got[-3:])
         # Two whole frames and the first byte of 你 in one write, the rest only
         # after your client has printed the first two.
         self.proxy.send_part("你好，世界")
@@ -400,18 +405,17 @@ class Check:
                 self.r.good(f"{PEER} received {got}")
             else:
                 ok = self.r.bad(f"{PEER} did not receive your private message",
-                                server=" | ".join(self.w.got[-2:]), hint="the server's answer is above")
+                                server=self.w.got[-2:], hint="the server's answer to your client is above")
         start = len(self.w.out)
         secret = "只给你 p|q"
         self.peer.send(frame("0004", USER, secret))
         ok = self.expect_printed(start, secret, "show private messages (1004|from|nickname|text), unescaped") and ok
-        mark = len(self.w.got)
+        mark, start = len(self.w.got), len(self.w.out)
         if self.expect_frame("/list", "0006"):
             if self.w.wait(lambda: any(g.startswith("1006|") for g in self.w.got[mark:])):
-                start = len(self.w.out)
                 ok = self.expect_printed(start, PEER, "show the online list from 1006 (LIST-1)") and ok
             else:
-                ok = self.r.bad("the server sent no 1006 for your 0006", server=" | ".join(self.w.got[-2:]))
+                ok = self.r.bad("the server sent no 1006 for your 0006", server=self.w.got[-2:])
         else:
             ok = False
         return ok
@@ -419,8 +423,11 @@ class Check:
 
 def start_server(binary, data_dir):
     """The reference server on free ports; returns (process, (host, chat port))."""
-    proc = subprocess.Popen([binary, "--port", "0", "--data-dir", data_dir, "--log", "warn"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        proc = subprocess.Popen([binary, "--port", "0", "--data-dir", data_dir, "--log", "warn"],
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    except OSError as e:
+        raise RuntimeError(f"could not start the reference server {binary}: {e}") from None
     lines = queue.Queue()
     threading.Thread(target=lambda: [lines.put(l) for l in proc.stdout], daemon=True).start()
     deadline = time.monotonic() + START
