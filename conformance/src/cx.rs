@@ -256,15 +256,14 @@ impl<'a> Cx<'a> {
         Ok(())
     }
 
-    /// Logs `account` in on `conn` and consumes what follows a login at the
-    /// graded level: the online list (LOGIN-7) and the history (HIST-1).
-    pub fn login(&mut self, conn: &mut Conn, account: &Account) -> Result<(), Failure> {
+    /// Sends `account`'s login on `conn` and returns the server's first
+    /// answer, trying again for a while if it is `ALREADY_ONLINE`: the server
+    /// may not have processed an earlier connection's close yet (a shared
+    /// server, or a slow one under load), and nothing on another connection
+    /// can order that close (PING-2 fences one connection only). A server that
+    /// never frees the account still fails, after about half a second.
+    pub fn login_reply(&mut self, conn: &mut Conn, account: &Account) -> Result<Vec<u8>, Failure> {
         let frame = frames::login(&account.username, &account.password);
-        let want = format!(
-            "1001|1|{}|{}",
-            escape(&account.nickname),
-            escape(&account.username)
-        );
         let mut tries = 0;
         loop {
             conn.send(&frame)?;
@@ -280,31 +279,44 @@ impl<'a> Cx<'a> {
                     ));
                 }
                 Read1::Timeout { partial } => {
+                    let want = format!(
+                        "1001|1|{}|{}",
+                        escape(&account.nickname),
+                        escape(&account.username)
+                    );
                     return Err(conn.timeout_failure(&want, "LOGIN-1", &partial));
                 }
             };
-            // The server may not have processed an earlier connection's close
-            // yet (a shared server, or a slow one under load); give it a
-            // moment. A server that never frees the account still fails here.
             if line.starts_with(b"1001|0|ALREADY_ONLINE|") && tries < 20 {
                 tries += 1;
                 std::thread::sleep(Duration::from_millis(25));
                 continue;
             }
-            if !crate::check::matches(&want, &line) {
-                return Err(Failure::mismatch(
-                    "LOGIN-2",
-                    format!(
-                        "{} logged in as {} and expected `{want}` but received `{}`",
-                        conn.name,
-                        account.username,
-                        crate::transcript::short(&line)
-                    ),
-                    &want,
-                    &line,
-                ));
-            }
-            break;
+            return Ok(line);
+        }
+    }
+
+    /// Logs `account` in on `conn` and consumes what follows a login at the
+    /// graded level: the online list (LOGIN-7) and the history (HIST-1).
+    pub fn login(&mut self, conn: &mut Conn, account: &Account) -> Result<(), Failure> {
+        let want = format!(
+            "1001|1|{}|{}",
+            escape(&account.nickname),
+            escape(&account.username)
+        );
+        let line = self.login_reply(conn, account)?;
+        if !crate::check::matches(&want, &line) {
+            return Err(Failure::mismatch(
+                "LOGIN-2",
+                format!(
+                    "{} logged in as {} and expected `{want}` but received `{}`",
+                    conn.name,
+                    account.username,
+                    crate::transcript::short(&line)
+                ),
+                &want,
+                &line,
+            ));
         }
         if self.env.level >= 3 {
             conn.expect_raw("1006|**", "LOGIN-7").map_err(|f| {

@@ -109,11 +109,19 @@ pub(super) fn load_slow_reader(cx: &mut Cx) -> Outcome {
         SlowOutcome::All => Ok(()),
         SlowOutcome::Disconnected if left => Ok(()),
         SlowOutcome::Disconnected => {
-            // The notice may still be on its way: a fence orders it (PING-2).
+            // Seeing C3's connection end does not mean the server has
+            // handled it yet, and a fence on C2 orders only C2's own frames
+            // (PING-2): fence again until the notice comes or time is up.
             reader.ignore.retain(|id| *id != "1010");
-            let before = cx.fence(&mut reader)?;
-            if before.iter().any(|l| l.starts_with(leave.as_bytes())) {
-                return Ok(());
+            let until = std::time::Instant::now() + cx.env.timing.reply;
+            loop {
+                let before = cx.fence(&mut reader)?;
+                if before.iter().any(|l| l.starts_with(leave.as_bytes())) {
+                    return Ok(());
+                }
+                if std::time::Instant::now() >= until {
+                    break;
+                }
             }
             Err(Failure::new(
                 "LOAD-3",
