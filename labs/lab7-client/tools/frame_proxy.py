@@ -14,6 +14,8 @@ It checks the chat port only: framing (FRAME-1 to FRAME-7), the id, the number
 of fields, escapes (ESC-3), usernames (NAME-1), tokens and item ids, and empty
 texts (CHAT-5), in the order of ERR-7. It does not check what the frame means
 (logged in or not, who you are): the server answers that.
+check_request() is also what lab 7's automatic check (client_check.py) and
+labs/check.py use to judge frames.
 Standard library only; Python 3.8 or newer. Stop it with Ctrl-C.
 """
 import re
