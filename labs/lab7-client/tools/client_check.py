@@ -17,7 +17,7 @@ it logs in through the proxy as Julia. Then it plays the user and a second user:
 It never sleeps to wait: every step waits for an event (a frame through the
 proxy, a line on your client's stdout) with a deadline, and the frames from
 the server reach your client glued together and cut in the middle (粘包/半包).
-Standard library only.
+Standard library only; Python 3.8 or newer, like the labs.
 """
 import os
 import pathlib
@@ -166,7 +166,9 @@ class Proxy:
             buf += data
             while b"\n" in buf:
                 lf = buf.index(b"\n")
-                line, buf = buf[:lf].removesuffix(b"\r"), buf[lf + 1:]
+                line, buf = buf[:lf], buf[lf + 1:]
+                if line.endswith(b"\r"):  # CR LF is accepted (FRAME-4); Python 3.8 has no removesuffix
+                    line = line[:-1]
                 if not line:
                     continue
                 if lf + 1 > frame_proxy.MAX_FRAME:
