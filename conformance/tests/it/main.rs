@@ -102,9 +102,11 @@ pub fn summary(results: &Results) -> String {
                     .chars()
                     .map(|c| if c.is_ascii_digit() { '#' } else { c })
                     .collect();
-                // And the byte a Python traceback names (`byte 0xfe`): which
-                // random byte kills a server first is up to the scheduler.
-                let reason = hide_hex_bytes(&reason);
+                // And what a Python UnicodeDecodeError says of the bytes
+                // (`byte 0xfe … invalid start byte`, `bytes in position 3-4:
+                // invalid continuation byte`): which garbage kills a server
+                // first is up to the scheduler.
+                let reason = hide_decode_detail(&reason);
                 format!("{}: FAIL {} {reason}", t.slug, f.rule)
             }
         };
@@ -136,19 +138,16 @@ fn stable(line: &str) -> String {
     out
 }
 
-/// Replaces the hex digits after `#x` (a digit-masked `0x`) with `#`.
-fn hide_hex_bytes(reason: &str) -> String {
-    let mut out = String::with_capacity(reason.len());
-    let mut rest = reason;
-    while let Some(i) = rest.find("#x") {
-        out.push_str(&rest[..i + 2]);
-        rest = &rest[i + 2..];
-        let hex = rest
-            .find(|c: char| !c.is_ascii_hexdigit() && c != '#')
-            .unwrap_or(rest.len());
-        out.extend(std::iter::repeat_n('#', hex));
-        rest = &rest[hex..];
+/// Cuts what follows `codec can't decode` in a Python traceback's line, up
+/// to the end of that sentence's line, leaving the exception's name.
+fn hide_decode_detail(reason: &str) -> String {
+    const MARK: &str = "codec can't decode";
+    match reason.find(MARK) {
+        Some(i) => {
+            let rest = &reason[i + MARK.len()..];
+            let end = rest.find('\n').unwrap_or(rest.len());
+            format!("{} …{}", &reason[..i + MARK.len()], &rest[end..])
+        }
+        None => reason.to_string(),
     }
-    out.push_str(rest);
-    out
 }
