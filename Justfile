@@ -11,7 +11,7 @@ test:
     cargo clippy --workspace --all-targets -- -D warnings
     cargo test --workspace
     cargo build --release -p conformance
-    python3 labs/check.py --grader target/release/conformance --rust
+    python3 labs/check.py --grader {{env_var_or_default("CARGO_TARGET_DIR", "target")}}/release/conformance --rust
 
 # Format every crate in place.
 fmt:
