@@ -262,7 +262,13 @@ impl<'a> Cx<'a> {
     /// server, or a slow one under load), and nothing on another connection
     /// can order that close (PING-2 fences one connection only). A server that
     /// never frees the account still fails, after about half a second.
-    pub fn login_reply(&mut self, conn: &mut Conn, account: &Account) -> Result<Vec<u8>, Failure> {
+    /// Then the answer must be `1001|1|nickname|username` (LOGIN-2).
+    pub fn login_accepted(&mut self, conn: &mut Conn, account: &Account) -> Result<(), Failure> {
+        let want = format!(
+            "1001|1|{}|{}",
+            escape(&account.nickname),
+            escape(&account.username)
+        );
         let frame = frames::login(&account.username, &account.password);
         let mut tries = 0;
         loop {
@@ -279,11 +285,6 @@ impl<'a> Cx<'a> {
                     ));
                 }
                 Read1::Timeout { partial } => {
-                    let want = format!(
-                        "1001|1|{}|{}",
-                        escape(&account.nickname),
-                        escape(&account.username)
-                    );
                     return Err(conn.timeout_failure(&want, "LOGIN-1", &partial));
                 }
             };
@@ -292,32 +293,27 @@ impl<'a> Cx<'a> {
                 std::thread::sleep(Duration::from_millis(25));
                 continue;
             }
-            return Ok(line);
+            if !crate::check::matches(&want, &line) {
+                return Err(Failure::mismatch(
+                    "LOGIN-2",
+                    format!(
+                        "{} logged in as {} and expected `{want}` but received `{}`",
+                        conn.name,
+                        account.username,
+                        crate::transcript::short(&line)
+                    ),
+                    &want,
+                    &line,
+                ));
+            }
+            return Ok(());
         }
     }
 
     /// Logs `account` in on `conn` and consumes what follows a login at the
     /// graded level: the online list (LOGIN-7) and the history (HIST-1).
     pub fn login(&mut self, conn: &mut Conn, account: &Account) -> Result<(), Failure> {
-        let want = format!(
-            "1001|1|{}|{}",
-            escape(&account.nickname),
-            escape(&account.username)
-        );
-        let line = self.login_reply(conn, account)?;
-        if !crate::check::matches(&want, &line) {
-            return Err(Failure::mismatch(
-                "LOGIN-2",
-                format!(
-                    "{} logged in as {} and expected `{want}` but received `{}`",
-                    conn.name,
-                    account.username,
-                    crate::transcript::short(&line)
-                ),
-                &want,
-                &line,
-            ));
-        }
+        self.login_accepted(conn, account)?;
         if self.env.level >= 3 {
             conn.expect_raw("1006|**", "LOGIN-7").map_err(|f| {
                 f.with_hint("right after 1001|1, send the online list 1006 (LOGIN-7)")

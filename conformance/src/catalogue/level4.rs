@@ -121,24 +121,7 @@ fn private(to: &str, text: &str) -> Vec<u8> {
 fn login_history(cx: &mut Cx, account: &Account) -> Result<(Conn, Vec<Vec<u8>>), Failure> {
     let mut conn = cx.connect()?;
     conn.ignore.clear();
-    let want = format!(
-        "1001|1|{}|{}",
-        escape(&account.nickname),
-        escape(&account.username)
-    );
-    let line = cx.login_reply(&mut conn, account)?;
-    if !crate::check::matches(&want, &line) {
-        return Err(Failure::mismatch(
-            "LOGIN-2",
-            format!(
-                "{} expected `{want}` but received `{}`",
-                conn.name,
-                crate::transcript::short(&line)
-            ),
-            &want,
-            &line,
-        ));
-    }
+    cx.login_accepted(&mut conn, account)?;
     conn.expect("1006|**", "LOGIN-7")?;
     let mut history = Vec::new();
     loop {
@@ -287,7 +270,7 @@ fn hist_replay(cx: &mut Cx) -> Outcome {
     let (_cc, history) = login_history(cx, c)?;
     check_history(&history, &[(a, "", &group)], "HIST-2")?;
     // The server may not have seen A's close yet when A logs in again:
-    // `login_reply` waits for that (nothing on B's connection can order it).
+    // `login_accepted` waits for that (nothing on B's connection can order it).
     conns.remove(0).close();
     let (_ca, history) =
         login_history(cx, a).map_err(|f| f.with_hint("a user who logged out may log in again"))?;
