@@ -5,7 +5,23 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
+use protocol::{Request, Text, Username};
+
 use crate::harness::{Client, TestServer};
+
+/// `count` chats from admin, numbered from `first`, in one buffer for one
+/// write, encoded by `protocol` like every other frame.
+fn chat_burst(first: usize, count: usize, text: &str) -> Vec<u8> {
+    (first..first + count)
+        .flat_map(|i| {
+            Request::Chat {
+                username: Username::new("admin").expect("a valid username"),
+                text: Text::new(format!("{i} {text}")).expect("a valid text"),
+            }
+            .to_bytes()
+        })
+        .collect()
+}
 
 /// Waits, without sleeping, until `done` holds or the deadline passes.
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -83,10 +99,7 @@ fn a_reader_that_stops_is_dropped_without_delaying_others() {
     // Talk until the server gives up on sleepy; reader keeps up meanwhile.
     while leave.is_none() {
         assert!(sent < 20_000, "sleepy was never dropped");
-        let burst: String = (sent..sent + 50)
-            .map(|i| format!("0002|admin|{i} {text}\n"))
-            .collect();
-        talker.send_raw(burst.as_bytes());
+        talker.send_raw(&chat_burst(sent, 50, &text));
         sent += 50;
         // PING-2: the burst is queued to everyone before the reader's fence.
         talker.fence();
@@ -143,10 +156,7 @@ fn a_reader_that_pauses_gets_everything_once_it_reads_again() {
     let text = "y".repeat(3000);
     let mut sent = 0;
     while sent < 4000 {
-        let burst: String = (sent..sent + 100)
-            .map(|i| format!("0002|admin|{i} {text}\n"))
-            .collect();
-        talker.send_raw(burst.as_bytes());
+        talker.send_raw(&chat_burst(sent, 100, &text));
         sent += 100;
         // PING-2: the burst is queued to everyone before these fences return.
         talker.fence();
