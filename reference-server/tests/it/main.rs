@@ -4,6 +4,7 @@
 //! with the ping fence (PING-2), and every read has a deadline.
 
 mod binary;
+mod chat_bench;
 mod harness;
 mod level1;
 mod level2;

@@ -17,8 +17,9 @@
 //! same executable, hidden subcommand `serve`), on free ports with a fresh
 //! data directory, so its memory can be measured on its own.
 
-mod client;
-mod idle;
+mod reactor;
+mod run;
+mod session;
 mod stats;
 
 use std::io::{BufRead, BufReader, Write};
@@ -32,7 +33,7 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use protocol::{FrameBuffer, Request, Response, parse_response};
 
-use client::{Run, Workload};
+use run::{Run, Workload, phase};
 use stats::rss_kib;
 
 #[derive(Debug, Parser)]
@@ -85,6 +86,12 @@ struct BenchArgs {
     /// Only log the clients in and hold them idle for this many seconds
     #[arg(long)]
     idle: Option<u64>,
+    /// Event-loop threads of the generator (each drives many clients)
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Logins in flight at once
+    #[arg(long, default_value_t = 1000)]
+    login_burst: usize,
     /// Give up on a run after this many seconds
     #[arg(long, default_value_t = 120)]
     timeout: u64,
@@ -195,32 +202,23 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         rate: args.rate,
         window: (args.window / args.senders as u32).max(16),
         pad: args.pad,
+        idle: args.idle.is_some(),
     };
     let run = Arc::new(Run::new(work, addr));
     let deadline = Instant::now() + Duration::from_secs(args.timeout);
-    let mut threads = Vec::new();
     let login_start = run.epoch.elapsed();
-    if args.idle.is_some() {
-        for first in (0..args.clients).step_by(idle::PER_WORKER) {
-            let run = run.clone();
-            let ids = first..(first + idle::PER_WORKER).min(args.clients);
-            let thread = std::thread::Builder::new()
-                .name(format!("idle-{first}"))
-                .stack_size(256 * 1024)
-                .spawn(move || idle::worker(&run, ids))
-                .context("cannot start a client thread")?;
-            threads.push(thread);
-        }
-    } else {
-        for i in 0..args.clients {
-            let run = run.clone();
-            let thread = std::thread::Builder::new()
-                .name(format!("client-{i}"))
-                .stack_size(128 * 1024)
-                .spawn(move || client::client(&run, i))
-                .context("cannot start a client thread (raise ulimit -u?)")?;
-            threads.push(thread);
-        }
+    let login_cpu = stats::CpuMeter::start(pid);
+    let workers = args.threads.clamp(1, args.clients);
+    let mut threads = Vec::new();
+    for t in 0..workers {
+        let run = run.clone();
+        let ids: Vec<usize> = (t..args.clients).step_by(workers).collect();
+        let burst = args.login_burst.div_ceil(workers);
+        let thread = std::thread::Builder::new()
+            .name(format!("generator-{t}"))
+            .spawn(move || reactor::worker(&run, ids, burst))
+            .context("cannot start a generator thread")?;
+        threads.push(thread);
     }
     let settled = wait_until(deadline, || {
         run.logged_in.load(Ordering::Relaxed) + run.login_errors.load(Ordering::Relaxed)
@@ -229,53 +227,69 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let login_time =
         Duration::from_nanos(run.last_login_ns.load(Ordering::Relaxed)).saturating_sub(login_start);
     let logged_in = run.logged_in.load(Ordering::Relaxed);
+    let login_cpu = login_cpu.report();
+    run.open(phase::FENCE);
+    wait_until(deadline, || {
+        run.login_reported.load(Ordering::Acquire) == workers
+    });
+    let each = run.login_latency.lock().unwrap().clone();
     println!(
-        "connect+login: {logged_in}/{} clients in {:.1} ms{}",
+        "connect+login: {logged_in}/{} clients in {:.1} ms{}{login_cpu}; each login p50 {:.1} ms, p99 {:.1} ms",
         args.clients,
         login_time.as_secs_f64() * 1e3,
-        if settled { "" } else { " (timed out)" }
+        if settled { "" } else { " (timed out)" },
+        ms(each.quantile(0.5)),
+        ms(each.quantile(0.99)),
     );
-    run.gate.open(1);
-    wait_until(deadline, || run.fenced.load(Ordering::Relaxed) == logged_in);
+    wait_until(deadline, || {
+        run.fenced.load(Ordering::Relaxed) + run.lost.load(Ordering::Relaxed) == logged_in
+    });
     report_memory("server memory, clients logged in", pid);
     if let Some(idle) = args.idle {
         let fenced = run.fenced.load(Ordering::Relaxed);
         println!("idle: {fenced} clients logged in and fenced; holding them for {idle} s");
         wait_until(Instant::now() + Duration::from_secs(idle), || false);
-        run.gate.open(2);
-        wait_until(deadline, || run.finished.load(Ordering::Relaxed) == fenced);
+        run.open(phase::RUN);
+        wait_until(deadline, || {
+            run.finished.load(Ordering::Relaxed) + run.lost.load(Ordering::Relaxed) >= fenced
+        });
         let alive = run.finished.load(Ordering::Relaxed);
         println!(
             "idle: {alive}/{} clients still answer a ping after {idle} s",
             args.clients
         );
         report_memory("server memory, idle", pid);
-        run.stop.store(true, Ordering::Relaxed);
-        for thread in threads {
-            let _ = thread.join();
-        }
+        run.finish();
+        join(threads);
         drop(server);
+        if alive < args.clients {
+            bail!(
+                "{} of {} clients did not stay logged in and answering",
+                args.clients - alive,
+                args.clients
+            );
+        }
         return Ok(());
     }
     let run_start = run.epoch.elapsed();
-    run.gate.open(2);
+    let run_cpu = stats::CpuMeter::start(pid);
+    run.open(phase::RUN);
     let finished = wait_until(deadline, || {
-        run.finished.load(Ordering::Relaxed) == logged_in
+        run.finished.load(Ordering::Relaxed) + run.lost.load(Ordering::Relaxed) == logged_in
     });
-    run.stop.store(true, Ordering::Relaxed);
-    for thread in threads {
-        let _ = thread.join();
-    }
+    run.finish();
+    join(threads);
     let elapsed = Duration::from_nanos(run.last_delivery_ns.load(Ordering::Relaxed))
         .saturating_sub(run_start);
     let delivered = run.delivered.load(Ordering::Relaxed);
     let expected = args.senders as u64 * u64::from(args.messages) * (args.clients as u64 - 1);
     let latency = run.latency.lock().unwrap();
     println!(
-        "deliveries: {delivered}/{expected} in {:.3} s = {:.0} deliveries/s{}",
+        "deliveries: {delivered}/{expected} in {:.3} s = {:.0} deliveries/s{}{}",
         elapsed.as_secs_f64(),
         delivered as f64 / elapsed.as_secs_f64().max(1e-9),
-        if finished { "" } else { " (timed out)" }
+        if finished { "" } else { " (timed out)" },
+        run_cpu.report()
     );
     println!(
         "latency: p50 {:.3} ms, p99 {:.3} ms, max-bucket p99.9 {:.3} ms ({} samples)",
@@ -285,15 +299,36 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
         latency.count()
     );
     println!(
-        "losses: {}, out-of-order: {}, error frames: {}, failed logins: {}",
+        "losses: {}, out-of-order: {}, error frames: {}, failed logins: {}, lost connections: {}",
         expected - delivered.min(expected),
         run.order_errors.load(Ordering::Relaxed),
         run.server_errors.load(Ordering::Relaxed),
-        run.login_errors.load(Ordering::Relaxed)
+        run.login_errors.load(Ordering::Relaxed),
+        run.lost.load(Ordering::Relaxed)
     );
     report_memory("server memory after the run", pid);
     drop(server);
+    // A run that lost or reordered anything is not a measurement: say so
+    // with the exit status too, so scripts cannot record it as one.
+    let problems = (expected - delivered.min(expected))
+        + run.order_errors.load(Ordering::Relaxed)
+        + run.server_errors.load(Ordering::Relaxed)
+        + (run.login_errors.load(Ordering::Relaxed) + run.lost.load(Ordering::Relaxed)) as u64;
+    if problems > 0 || !finished {
+        bail!("the run was not clean (see the losses line above)");
+    }
     Ok(())
+}
+
+/// Joins the generator threads, reporting any that failed.
+fn join(threads: Vec<std::thread::JoinHandle<anyhow::Result<()>>>) {
+    for thread in threads {
+        match thread.join() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => eprintln!("chat-bench: a generator thread failed: {e:#}"),
+            Err(_) => eprintln!("chat-bench: a generator thread panicked"),
+        }
+    }
 }
 
 fn ms(d: Duration) -> f64 {
@@ -344,9 +379,9 @@ fn register_some(addr: SocketAddr, ids: impl Iterator<Item = usize>) -> anyhow::
     let mut count = 0;
     for i in ids {
         Request::Register {
-            username: client::username(i),
-            password: client::password(i),
-            nickname: format!("b{i}"),
+            username: run::username(i),
+            password: run::password(i),
+            nickname: run::nickname(i),
         }
         .encode(&mut out);
         count += 1;
