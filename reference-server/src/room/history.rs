@@ -1,7 +1,11 @@
 //! The chat history (SPEC.md section 9, HIST-1 to HIST-5): a bounded ring of
 //! the most recent group and private messages, with the time each arrived.
+//!
+//! Entries are shared (`Arc`): the same entry sits in this ring and goes to
+//! the journal's thread, so remembering a message copies no text.
 
 use std::collections::VecDeque;
+use std::sync::Arc;
 
 use protocol::limits::{MAX_HISTORY, MIN_HISTORY};
 use protocol::{HistoryEntry, Username};
@@ -9,7 +13,7 @@ use protocol::{HistoryEntry, Username};
 /// The most recent messages, oldest first.
 #[derive(Debug, Clone)]
 pub struct History {
-    entries: VecDeque<HistoryEntry>,
+    entries: VecDeque<Arc<HistoryEntry>>,
     capacity: usize,
 }
 
@@ -41,13 +45,14 @@ impl History {
 
     /// Appends a message and returns it as stored. Its time never goes below
     /// the previous message's, even if the clock steps back (HIST-5).
-    pub fn push(&mut self, mut entry: HistoryEntry) -> HistoryEntry {
+    pub fn push(&mut self, mut entry: HistoryEntry) -> Arc<HistoryEntry> {
         if let Some(last) = self.entries.back() {
             entry.time = entry.time.max(last.time);
         }
         if self.entries.len() == self.capacity {
             self.entries.pop_front();
         }
+        let entry = Arc::new(entry);
         self.entries.push_back(entry.clone());
         entry
     }
@@ -60,15 +65,16 @@ impl History {
             None => true,
             Some(to) => to == user || &e.from == user,
         };
-        let total = self.entries.iter().filter(visible).count();
+        let total = self.entries.iter().map(|e| &**e).filter(visible).count();
         self.entries
             .iter()
+            .map(|e| &**e)
             .filter(visible)
             .skip(total.saturating_sub(MAX_HISTORY))
     }
 
     /// Every message, oldest first.
-    pub fn iter(&self) -> impl Iterator<Item = &HistoryEntry> {
+    pub fn iter(&self) -> impl Iterator<Item = &Arc<HistoryEntry>> {
         self.entries.iter()
     }
 }

@@ -5,6 +5,7 @@
 //! so that the rules about who sees what stay in the pure state machine.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 
 use protocol::{HistoryEntry, ItemId, Kind, Sha256, Username};
 
@@ -30,8 +31,8 @@ pub struct Item {
 /// A change the room made that must be written to disk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Record {
-    /// A message for the history (HIST-4).
-    History(HistoryEntry),
+    /// A message for the history (HIST-4), shared with the room's ring.
+    History(Arc<HistoryEntry>),
     /// A new upload.
     Item(Item),
     /// An item was shared with the room (`None`) or with one user.
