@@ -37,6 +37,9 @@ use crate::room::{Frame, Mailbox};
 
 pub use super::writer::WRITE_TICK;
 
+/// Turns a delivering thread takes at most after it handed queues to the pool.
+pub(super) const HELP_LIMIT: usize = 8;
+
 /// Frames one `send` carries at most.
 pub(super) const MAX_BATCH: usize = 1024;
 
@@ -120,7 +123,7 @@ pub fn wake_pending() {
         // the most frames. The work of sending then grows with the number
         // of threads delivering, as it did with a writer per client, instead
         // of waiting for the pool's few threads to get a core among many.
-        pool.help(turns);
+        pool.help(turns.min(HELP_LIMIT));
     }
 }
 

@@ -188,7 +188,13 @@ impl<M: Mailbox> Room<M> {
 
     /// Takes the changes that must be written to disk, oldest first.
     pub fn take_journal(&mut self) -> Vec<Record> {
-        std::mem::take(&mut self.journal)
+        if self.journal.is_empty() {
+            return Vec::new();
+        }
+        // The next batch is likely as big as this one: start it that size,
+        // rather than growing it again one push at a time.
+        let size = self.journal.len();
+        std::mem::replace(&mut self.journal, Vec::with_capacity(size))
     }
 
     /// The user a side-port ticket authenticates, if it is valid (SIDE-2).
@@ -232,13 +238,13 @@ impl<M: Mailbox> Room<M> {
 
     /// Queues one frame, encoded once, for every logged-in user but `except`.
     fn broadcast(&mut self, except: Option<ConnId>, frame: &Frame) {
-        for &conn in self.online.values() {
-            if Some(conn) == except {
+        // One pass over the sessions rather than a lookup per online user:
+        // this loop runs for every group message and every notice.
+        for (&conn, session) in &self.sessions {
+            if session.user.is_none() || Some(conn) == except {
                 continue;
             }
-            if let Some(session) = self.sessions.get(&conn)
-                && !session.mailbox.push(frame)
-            {
+            if !session.mailbox.push(frame) {
                 self.overflowed.push(conn);
             }
         }
