@@ -8,6 +8,9 @@
 use crate::escape::escape_into;
 use crate::message::{AuthResult, Event, FailReason, Kind, Request, Response};
 
+/// The buffer [`Request::to_bytes`] and [`Response::to_bytes`] start with.
+const TYPICAL_FRAME: usize = 128;
+
 /// Writes fields joined by `|` and the closing LF.
 struct Line<'a> {
     out: &'a mut Vec<u8>,
@@ -59,7 +62,9 @@ impl Request {
 
     /// This frame as bytes, LF included.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Most frames are short: one allocation of this size, not four
+        // growing ones.
+        let mut out = Vec::with_capacity(TYPICAL_FRAME);
         self.encode(&mut out);
         out
     }
@@ -146,7 +151,9 @@ impl Response {
 
     /// This frame as bytes, LF included.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
+        // Most frames are short: one allocation of this size, not four
+        // growing ones.
+        let mut out = Vec::with_capacity(TYPICAL_FRAME);
         self.encode(&mut out);
         out
     }

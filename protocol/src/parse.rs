@@ -285,11 +285,14 @@ impl<'a> Fields<'a> {
         let text = std::str::from_utf8(line).map_err(|e| FrameError::NotUtf8 {
             valid_up_to: e.valid_up_to(),
         })?;
-        if text.contains('\0') {
-            return Err(FrameError::ControlByte("NUL"));
-        }
-        if text.contains('\r') {
-            return Err(FrameError::ControlByte("CR"));
+        // One scan for both control bytes (every frame pays for it); NUL is
+        // reported first when a line has both, as ERR-7 orders them.
+        if memchr::memchr2(b'\0', b'\r', line).is_some() {
+            return Err(if line.contains(&b'\0') {
+                FrameError::ControlByte("NUL")
+            } else {
+                FrameError::ControlByte("CR")
+            });
         }
         let first = text.split('|').next().unwrap_or_default();
         let (_, id) = frame_id(text).map_err(|_| FrameError::BadId(first.to_owned()))?;
