@@ -274,10 +274,13 @@ impl Outbox {
     pub(super) fn release(&self, queue: MutexGuard<'_, Queue>) {
         match queue.state {
             State::Open => {
+                // No notify: the only waiter for the write right is
+                // `join_writers`, which first moves the state off `Open`
+                // under this lock, so while the state is `Open` nobody
+                // waits, and a notify would be a wasted futex call on
+                // every turn.
                 let mut queue = queue;
                 queue.writer = Writer::None;
-                drop(queue);
-                self.stopped.notify_all();
             }
             // FIN after the last frame; the reader closes the socket.
             State::Finishing => self.release_closing(queue, Shutdown::Write),
