@@ -39,6 +39,11 @@ const COMPACT_SLACK: usize = 50_000;
 #[cfg(test)]
 const COMPACT_SLACK: usize = 30;
 
+/// The history file's write buffer: at full load the journal hands the
+/// kernel 64 KiB per `write` instead of 8 KiB. It still flushes whenever it
+/// runs out of records, so a quiet server's lines reach the kernel at once.
+const JOURNAL_BUFFER: usize = 64 * 1024;
+
 /// Item metadata file name in the data directory.
 pub const ITEMS_FILE: &str = "items.jsonl";
 
@@ -209,7 +214,7 @@ impl Journal {
         let history_path = dir.join(HISTORY_FILE);
         rewrite(&history_path, &tail)?;
         let writer = Writer {
-            history: BufWriter::new(append(&history_path)?),
+            history: BufWriter::with_capacity(JOURNAL_BUFFER, append(&history_path)?),
             items: BufWriter::new(append(&dir.join(ITEMS_FILE))?),
             history_path,
             lines: tail.len(),
@@ -291,7 +296,7 @@ impl Writer {
     fn compact(&mut self) -> io::Result<()> {
         self.history.flush()?;
         rewrite(&self.history_path, &self.tail)?;
-        self.history = BufWriter::new(append(&self.history_path)?);
+        self.history = BufWriter::with_capacity(JOURNAL_BUFFER, append(&self.history_path)?);
         self.lines = self.tail.len();
         Ok(())
     }
