@@ -294,8 +294,11 @@ impl<'a> Fields<'a> {
                 FrameError::ControlByte("CR")
             });
         }
-        let first = text.split('|').next().unwrap_or_default();
-        let (_, id) = frame_id(text).map_err(|_| FrameError::BadId(first.to_owned()))?;
+        let (_, id) = frame_id(text).map_err(|_| {
+            // Only a bad frame pays for finding its first field.
+            let first = text.split('|').next().unwrap_or_default();
+            FrameError::BadId(first.to_owned())
+        })?;
         let id = *ids
             .iter()
             .find(|known| **known == id)
