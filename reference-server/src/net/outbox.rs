@@ -37,9 +37,6 @@ use crate::room::{Frame, Mailbox};
 
 pub use super::writer::WRITE_TICK;
 
-/// Turns a delivering thread takes at most after it handed queues to the pool.
-pub(super) const HELP_LIMIT: usize = 8;
-
 /// Frames one `send` carries at most.
 pub(super) const MAX_BATCH: usize = 1024;
 
@@ -115,15 +112,7 @@ pub fn wake_pending() {
         }
     }
     if let Some(first) = to_pool.first() {
-        let pool = first.pool.clone();
-        let turns = to_pool.len();
-        pool.submit(to_pool);
-        // Then this thread takes as many turns as it asked for, from the
-        // front of the line, where queues have waited longest and so carry
-        // the most frames. The work of sending then grows with the number
-        // of threads delivering, as it did with a writer per client, instead
-        // of waiting for the pool's few threads to get a core among many.
-        pool.help(turns.min(HELP_LIMIT));
+        first.pool.clone().hand_over(to_pool);
     }
 }
 

@@ -28,6 +28,9 @@ thread_local! {
     static HELPER_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
+/// Turns a delivering thread takes at most when other queues already wait.
+const HELP_LIMIT: usize = 8;
+
 /// The pool's line of queues with frames to send.
 pub struct Pool {
     line: Mutex<Line>,
@@ -87,6 +90,34 @@ impl Pool {
         }
     }
 
+    /// Hands the queues a delivering thread just filled to the pool, then
+    /// takes turns on this thread: all of them if the line was empty (a
+    /// quiet server: nobody else needs waking, and the frames leave at
+    /// once), else at most [`HELP_LIMIT`] from the front of the line, where
+    /// queues have waited longest and so carry the most frames. The work of
+    /// sending then grows with the number of threads delivering, as it did
+    /// with a writer per client, while under load (a burst of logins, each
+    /// with a notice for everyone) the line grows and each `send` carries
+    /// more frames.
+    pub(super) fn hand_over(&self, outboxes: Vec<Arc<Outbox>>) {
+        let mut line = self.lock();
+        let turns = if line.outboxes.is_empty() {
+            outboxes.len()
+        } else {
+            outboxes.len().min(HELP_LIMIT)
+        };
+        // Only the turns this thread will not take may need a sleeping pool
+        // thread: a wake-up is a futex call and a context switch, which at a
+        // low message rate would cost more than the send itself.
+        let wake = line.waiting.min(outboxes.len() - turns);
+        line.outboxes.extend(outboxes);
+        drop(line);
+        for _ in 0..wake {
+            self.ready.notify_one();
+        }
+        self.help(turns);
+    }
+
     /// Stops the threads once the line is empty, and joins them. The server
     /// calls it after every connection has ended.
     pub(super) fn stop(&self) {
@@ -100,7 +131,7 @@ impl Pool {
 
     /// Takes up to `turns` turns from the front of the line on the calling
     /// thread, which has just delivered frames and released the room's lock.
-    pub(super) fn help(&self, turns: usize) {
+    fn help(&self, turns: usize) {
         HELPER_BUFFER.with(|buf| {
             let mut buf = buf.borrow_mut();
             for _ in 0..turns {
