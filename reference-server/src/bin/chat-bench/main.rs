@@ -17,6 +17,7 @@
 //! same executable, hidden subcommand `serve`), on free ports with a fresh
 //! data directory, so its memory can be measured on its own.
 
+mod pacer;
 mod reactor;
 mod run;
 mod session;
@@ -274,11 +275,23 @@ fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let run_start = run.epoch.elapsed();
     let run_cpu = stats::CpuMeter::start(pid);
     run.open(phase::RUN);
+    let pacer = if args.rate > 0 {
+        let sockets = std::mem::take(&mut *run.pacer_sockets.lock().unwrap());
+        let run = run.clone();
+        Some(
+            std::thread::Builder::new()
+                .name("pacer".into())
+                .spawn(move || pacer::pace(&run, sockets))
+                .context("cannot start the pacer thread")?,
+        )
+    } else {
+        None
+    };
     let finished = wait_until(deadline, || {
         run.finished.load(Ordering::Relaxed) + run.lost.load(Ordering::Relaxed) == logged_in
     });
     run.finish();
-    join(threads);
+    join(threads.into_iter().chain(pacer).collect());
     let elapsed = Duration::from_nanos(run.last_delivery_ns.load(Ordering::Relaxed))
         .saturating_sub(run_start);
     let delivered = run.delivered.load(Ordering::Relaxed);

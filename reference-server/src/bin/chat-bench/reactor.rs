@@ -50,7 +50,6 @@ pub fn worker(run: &Run, ids: Vec<usize>, burst: usize) -> anyhow::Result<()> {
         delivery: Histogram::new(),
         login: Histogram::new(),
     };
-    let interval = pacing_interval(run);
     while !run.stopped() {
         while in_flight < burst.max(1)
             && let Some(id) = waiting.pop_front()
@@ -93,7 +92,7 @@ pub fn worker(run: &Run, ids: Vec<usize>, burst: usize) -> anyhow::Result<()> {
             seen_phase = now_phase;
         }
         let timeout = if seen_phase >= phase::RUN {
-            pump(run, &mut sessions, &senders, interval)
+            pump(run, &mut sessions, &senders)
         } else {
             None
         };
@@ -118,6 +117,14 @@ pub fn worker(run: &Run, ids: Vec<usize>, burst: usize) -> anyhow::Result<()> {
             }
             if was_logging_in && session.state != State::LoggingIn {
                 in_flight -= 1;
+                if session.state != State::Dead
+                    && run.work.rate > 0
+                    && session.id < run.work.senders
+                {
+                    // A paced sender: the pacer thread writes its messages.
+                    let socket = socket2::SockRef::from(&session.stream).try_clone()?;
+                    run.pacer_sockets.lock().unwrap().push((session.id, socket));
+                }
             }
         }
         if progress {
@@ -133,43 +140,20 @@ pub fn worker(run: &Run, ids: Vec<usize>, burst: usize) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Sends what each sender may send now; returns how long the loop may wait
-/// for events before a paced message is due or a window must be looked at.
-fn pump(
-    run: &Run,
-    sessions: &mut [Session],
-    senders: &[usize],
-    interval: Option<Duration>,
-) -> Option<Duration> {
-    let mut timeout: Option<Duration> = None;
-    let mut shorten = |wait: Duration| {
-        timeout = Some(timeout.map_or(wait, |t| t.min(wait)));
-    };
+/// Sends what each saturating sender may send now; returns how long the
+/// loop may wait for events before a window must be looked at again.
+fn pump(run: &Run, sessions: &mut [Session], senders: &[usize]) -> Option<Duration> {
+    let mut timeout = None;
     for &slot in senders {
         let session = &mut sessions[slot];
         // Batch after batch (each one `write`, as the workload asks) until
-        // the window or the socket is full, or no paced message is due.
-        while session.pump(run, interval) {}
-        if !session.is_sending(run) {
-            continue;
-        }
-        match interval {
-            Some(_) => shorten(session.due.saturating_sub(run.epoch.elapsed())),
-            None if session.window_blocked(run) => shorten(WINDOW_RECHECK),
-            None => {}
+        // the window or the socket is full.
+        while session.pump(run) {}
+        if session.window_blocked(run) {
+            timeout = Some(WINDOW_RECHECK);
         }
     }
     timeout
-}
-
-/// The time between two messages of one sender when pacing.
-fn pacing_interval(run: &Run) -> Option<Duration> {
-    let work = &run.work;
-    (work.rate > 0).then(|| {
-        let receivers = (work.clients - 1).max(1) as f64;
-        let per_sender = work.rate as f64 / receivers / work.senders as f64;
-        Duration::from_secs_f64(1.0 / per_sender)
-    })
 }
 
 /// A non-blocking connection attempt to `addr`, with a large receive buffer

@@ -71,6 +71,9 @@ pub struct Run {
     pub login_latency: Mutex<Histogram>,
     /// Event-loop threads that merged their login latencies.
     pub login_reported: AtomicUsize,
+    /// A paced run's senders' sockets (shared with their event loop), for
+    /// the pacer thread.
+    pub pacer_sockets: Mutex<Vec<(usize, socket2::Socket)>>,
 }
 
 impl Run {
@@ -102,6 +105,7 @@ impl Run {
             latency: Mutex::new(Histogram::new()),
             login_latency: Mutex::new(Histogram::new()),
             login_reported: AtomicUsize::new(0),
+            pacer_sockets: Mutex::new(Vec::new()),
         }
     }
 

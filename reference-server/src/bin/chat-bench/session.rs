@@ -19,6 +19,18 @@ use protocol::{AuthResult, FrameBuffer, Request, Response, Text, Token, Username
 use crate::run::{self, Run, phase};
 use crate::stats::Histogram;
 
+/// Appends one of the generator's chat frames: `seq`, then the sending
+/// time, which the receiver subtracts from its own clock.
+pub fn encode_chat(run: &Run, username: &Username, seq: u32, out: &mut Vec<u8>) {
+    let pad = "x".repeat(run.work.pad);
+    let text = Text::new(format!("{seq} {}{pad}", run.now_ns())).expect("a valid text");
+    Request::Chat {
+        username: username.clone(),
+        text,
+    }
+    .encode(out);
+}
+
 /// What one event-loop thread measures, merged into the run at its end.
 #[derive(Debug, Clone)]
 pub struct Latencies {
@@ -67,7 +79,6 @@ pub struct Session {
     seq: u32,
     allowed: u32,
     seen_progress: u64,
-    pub due: Duration,
     /// When the connection attempt started, in the run's nanoseconds.
     connected_at: u64,
 }
@@ -107,14 +118,17 @@ impl Session {
             seq: 0,
             allowed: 0,
             seen_progress: u64::MAX,
-            due: Duration::ZERO,
             connected_at: run.now_ns(),
         }
     }
 
-    /// Whether the session still has messages to send.
+    /// Whether the session still has messages to send (when saturating; a
+    /// paced run's messages are sent by the `pacer` thread).
     pub fn is_sending(&self, run: &Run) -> bool {
-        self.state == State::Running && self.id < run.work.senders && self.seq < run.work.messages
+        self.state == State::Running
+            && run.work.rate == 0
+            && self.id < run.work.senders
+            && self.seq < run.work.messages
     }
 
     /// Writes what is queued until the socket is full.
@@ -141,7 +155,6 @@ impl Session {
             (State::Fenced, phase::RUN) if run.work.idle => phase::RUN,
             (State::Fenced, phase::RUN) => {
                 self.state = State::Running;
-                self.due = run.epoch.elapsed();
                 return self.check_finished(run);
             }
             _ => return,
@@ -307,37 +320,16 @@ impl Session {
             .fetch_max(run.now_ns(), Ordering::Relaxed);
     }
 
-    /// Sends the next messages if it is time: a batch when the flow-control
-    /// window allows it (saturating), or one message when it is due (paced).
-    /// True if it sent all of it and may send more.
-    pub fn pump(&mut self, run: &Run, interval: Option<Duration>) -> bool {
+    /// Sends the next batch if the flow-control window allows it; true if
+    /// it sent all of it and may send more.
+    pub fn pump(&mut self, run: &Run) -> bool {
         let work = &run.work;
-        if !self.is_sending(run) || self.out_pos < self.out.len() {
+        if !self.is_sending(run) || self.out_pos < self.out.len() || !self.window_open(run) {
             return false;
         }
-        let end = match interval {
-            Some(interval) => {
-                if run.epoch.elapsed() < self.due {
-                    return false;
-                }
-                self.due += interval;
-                self.seq + 1
-            }
-            None => {
-                if !self.window_open(run) {
-                    return false;
-                }
-                (self.seq + work.batch as u32).min(work.messages)
-            }
-        };
-        let pad = "x".repeat(work.pad);
-        for s in self.seq..end {
-            let text = Text::new(format!("{s} {}{pad}", run.now_ns())).expect("a valid text");
-            Request::Chat {
-                username: self.username.clone(),
-                text,
-            }
-            .encode(&mut self.out);
+        let end = (self.seq + work.batch as u32).min(work.messages);
+        for seq in self.seq..end {
+            encode_chat(run, &self.username, seq, &mut self.out);
         }
         self.seq = end;
         self.flush(run);

@@ -106,6 +106,33 @@ pub struct CpuMeter {
     server_pid: Option<u32>,
     server: Option<Duration>,
     generator: Option<Duration>,
+    machine: Option<MachineTicks>,
+}
+
+/// The machine's CPU ticks from /proc/stat: all of them, and those stolen by
+/// the hypervisor (a virtual machine's cores are shared with other guests,
+/// and stolen time shows up as latency that neither server nor generator
+/// caused).
+#[derive(Debug, Clone, Copy)]
+struct MachineTicks {
+    total: u64,
+    steal: u64,
+}
+
+fn machine_ticks() -> Option<MachineTicks> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let fields: Vec<u64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .take(8)
+        .map(|f| f.parse().ok())
+        .collect::<Option<_>>()?;
+    Some(MachineTicks {
+        total: fields.iter().sum(),
+        steal: *fields.get(7)?,
+    })
 }
 
 impl CpuMeter {
@@ -114,10 +141,12 @@ impl CpuMeter {
             server_pid,
             server: server_pid.and_then(|p| cpu_time(Some(p))),
             generator: cpu_time(None),
+            machine: machine_ticks(),
         }
     }
 
-    /// ", server CPU 1.23 s, generator CPU 0.45 s", as far as known.
+    /// ", server CPU 1.23 s, generator CPU 0.45 s, steal 0.4%", as far as
+    /// known.
     pub fn report(&self) -> String {
         let mut out = String::new();
         let now_server = self.server_pid.and_then(|p| cpu_time(Some(p)));
@@ -126,6 +155,11 @@ impl CpuMeter {
         }
         if let (Some(then), Some(now)) = (self.generator, cpu_time(None)) {
             out += &format!(", generator CPU {:.2} s", (now - then).as_secs_f64());
+        }
+        if let (Some(then), Some(now)) = (self.machine, machine_ticks()) {
+            let total = now.total.saturating_sub(then.total).max(1);
+            let steal = now.steal.saturating_sub(then.steal);
+            out += &format!(", steal {:.1}%", 100.0 * steal as f64 / total as f64);
         }
         out
     }
