@@ -13,8 +13,8 @@ use std::time::Duration;
 
 use protocol::Username;
 
+use crate::frames::encode_chat;
 use crate::run::{self, Run};
-use crate::session::encode_chat;
 
 /// Writes `run.work.messages` messages for each sender in `sockets`, each
 /// sender at `rate / receivers / senders` messages per second, starting now.

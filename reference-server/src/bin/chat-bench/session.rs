@@ -14,22 +14,11 @@ use std::io::{ErrorKind, Read, Write};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use protocol::{AuthResult, FrameBuffer, Request, Response, Text, Token, Username, parse_response};
+use protocol::{AuthResult, FrameBuffer, Request, Response, Token, Username, parse_response};
 
+use crate::frames::{Fields, encode_chat, parsed_chat, quick_chat};
 use crate::run::{self, Run, phase};
 use crate::stats::Histogram;
-
-/// Appends one of the generator's chat frames: `seq`, then the sending
-/// time, which the receiver subtracts from its own clock.
-pub fn encode_chat(run: &Run, username: &Username, seq: u32, out: &mut Vec<u8>) {
-    let pad = "x".repeat(run.work.pad);
-    let text = Text::new(format!("{seq} {}{pad}", run.now_ns())).expect("a valid text");
-    Request::Chat {
-        username: username.clone(),
-        text,
-    }
-    .encode(out);
-}
 
 /// What one event-loop thread measures, merged into the run at its end.
 #[derive(Debug, Clone)]
@@ -383,56 +372,4 @@ impl Session {
         }
         self.state = State::Dead;
     }
-}
-
-/// The fields of one of the generator's own chat frames, decoded from the
-/// bytes without building strings: `1002|b<sender>|<seq> <sent ns>x...`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Fields {
-    sender: usize,
-    seq: u32,
-    sent: u64,
-}
-
-/// Decodes a `1002` written by the generator; `None` for any other frame,
-/// which then goes through the full parser.
-fn quick_chat(line: &[u8]) -> Option<Fields> {
-    let rest = line.strip_prefix(b"1002|b")?;
-    let (sender, rest) = digits(rest)?;
-    let rest = rest.strip_prefix(b"|")?;
-    let (seq, rest) = digits(rest)?;
-    let rest = rest.strip_prefix(b" ")?;
-    let (sent, rest) = digits(rest)?;
-    if !rest.iter().all(|&b| b == b'x') {
-        return None;
-    }
-    Some(Fields {
-        sender: usize::try_from(sender).ok()?,
-        seq: u32::try_from(seq).ok()?,
-        sent,
-    })
-}
-
-/// A run of ASCII digits at the start of `bytes`, and what follows it.
-fn digits(bytes: &[u8]) -> Option<(u64, &[u8])> {
-    let end = bytes
-        .iter()
-        .position(|b| !b.is_ascii_digit())
-        .unwrap_or(bytes.len());
-    if end == 0 || end > 19 {
-        return None;
-    }
-    let value = bytes[..end]
-        .iter()
-        .fold(0u64, |v, &b| v * 10 + u64::from(b - b'0'));
-    Some((value, &bytes[end..]))
-}
-
-/// The same fields from a parsed `1002`.
-fn parsed_chat(nickname: &str, text: &str) -> Option<Fields> {
-    let sender = nickname.strip_prefix('b')?.parse().ok()?;
-    let mut words = text.split(' ');
-    let seq = words.next()?.parse().ok()?;
-    let sent = words.next()?.trim_end_matches('x').parse().ok()?;
-    Some(Fields { sender, seq, sent })
 }

@@ -145,6 +145,13 @@ impl CpuMeter {
         }
     }
 
+    /// Percent of the machine's CPU time stolen since the start.
+    pub fn steal(&self) -> Option<f64> {
+        let (then, now) = (self.machine?, machine_ticks()?);
+        let total = now.total.saturating_sub(then.total).max(1);
+        Some(100.0 * now.steal.saturating_sub(then.steal) as f64 / total as f64)
+    }
+
     /// ", server CPU 1.23 s, generator CPU 0.45 s, steal 0.4%", as far as
     /// known.
     pub fn report(&self) -> String {
@@ -156,10 +163,8 @@ impl CpuMeter {
         if let (Some(then), Some(now)) = (self.generator, cpu_time(None)) {
             out += &format!(", generator CPU {:.2} s", (now - then).as_secs_f64());
         }
-        if let (Some(then), Some(now)) = (self.machine, machine_ticks()) {
-            let total = now.total.saturating_sub(then.total).max(1);
-            let steal = now.steal.saturating_sub(then.steal);
-            out += &format!(", steal {:.1}%", 100.0 * steal as f64 / total as f64);
+        if let Some(steal) = self.steal() {
+            out += &format!(", steal {steal:.1}%");
         }
         out
     }
