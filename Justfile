@@ -64,3 +64,7 @@ bench:
 # Load-test a chat server (the reference server by default), e.g. `just bench-server --clients 100 --senders 100 --messages 1000`.
 bench-server *ARGS:
     cargo run --release -p reference-server --bin chat-bench -- {{ARGS}}
+
+# Run every reference-server workload of BENCHMARKS.md three times and print the table of targets (a few minutes).
+bench-targets *ARGS:
+    cargo run --release -p reference-server --bin chat-bench -- --suite {{ARGS}}

@@ -180,6 +180,7 @@ pub fn bench(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<Report> {
         report_memory(out, "server memory, idle", pid)?;
         run.finish();
         join(threads);
+        let rss_after_kib = rss_kib_of(pid);
         drop(server);
         if alive < args.clients {
             bail!(
@@ -193,7 +194,7 @@ pub fn bench(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<Report> {
             deliveries_per_s: None,
             p50: None,
             p99: None,
-            rss_after_kib: rss_kib_of(pid),
+            rss_after_kib,
             steal: login_steal,
         });
     }
@@ -248,6 +249,7 @@ pub fn bench(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<Report> {
         run.lost.load(Ordering::Relaxed)
     )?;
     report_memory(out, "server memory after the run", pid)?;
+    let rss_after_kib = rss_kib_of(pid);
     drop(server);
     // A run that lost or reordered anything is not a measurement: say so
     // with the exit status too, so scripts cannot record it as one.
@@ -263,7 +265,7 @@ pub fn bench(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<Report> {
         deliveries_per_s: Some(delivered as f64 / elapsed.as_secs_f64().max(1e-9)),
         p50: Some(latency.quantile(0.5)),
         p99: Some(latency.quantile(0.99)),
-        rss_after_kib: rss_kib_of(pid),
+        rss_after_kib,
         steal: run_cpu.steal(),
     })
 }
