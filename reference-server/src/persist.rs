@@ -42,8 +42,9 @@ const COMPACT_SLACK: usize = 50_000;
 const COMPACT_SLACK: usize = 30;
 
 /// The history file's write buffer: at full load the journal hands the
-/// kernel 64 KiB per `write` instead of 8 KiB. It still flushes whenever it
-/// runs out of records, so a quiet server's lines reach the kernel at once.
+/// kernel 64 KiB per `write` instead of 8 KiB. It still flushes after every
+/// group commit, so a quiet server's lines reach the kernel within
+/// [`GROUP_COMMIT`].
 const JOURNAL_BUFFER: usize = 64 * 1024;
 
 /// How long the journal gathers records before it writes them out.
