@@ -31,6 +31,9 @@ thread_local! {
 /// Turns a delivering thread takes at most when other queues already wait.
 const HELP_LIMIT: usize = 8;
 
+/// Turns a delivering thread takes at most when no other queue waits.
+const QUIET_HELP: usize = 32;
+
 /// The pool's line of queues with frames to send.
 pub struct Pool {
     line: Mutex<Line>,
@@ -91,21 +94,22 @@ impl Pool {
     }
 
     /// Hands the queues a delivering thread just filled to the pool, then
-    /// takes turns on this thread: all of them if the line was empty (a
-    /// quiet server: nobody else needs waking, and the frames leave at
-    /// once), else at most [`HELP_LIMIT`] from the front of the line, where
-    /// queues have waited longest and so carry the most frames. The work of
-    /// sending then grows with the number of threads delivering, as it did
-    /// with a writer per client, while under load (a burst of logins, each
-    /// with a notice for everyone) the line grows and each `send` carries
-    /// more frames.
+    /// takes turns on this thread: up to [`QUIET_HELP`] if the line was
+    /// empty (a quiet server: in a room of that size nobody else needs
+    /// waking, and the frames leave at once; in a bigger one the pool's
+    /// threads send the rest in parallel), else at most [`HELP_LIMIT`] from
+    /// the front of the line, where queues have waited longest and so carry
+    /// the most frames. The work of sending then grows with the number of
+    /// threads delivering, as it did with a writer per client, while under
+    /// load (a burst of logins, each with a notice for everyone) the line
+    /// grows and each `send` carries more frames.
     pub(super) fn hand_over(&self, outboxes: Vec<Arc<Outbox>>) {
         let mut line = self.lock();
-        let turns = if line.outboxes.is_empty() {
-            outboxes.len()
+        let turns = outboxes.len().min(if line.outboxes.is_empty() {
+            QUIET_HELP
         } else {
-            outboxes.len().min(HELP_LIMIT)
-        };
+            HELP_LIMIT
+        });
         // Only the turns this thread will not take may need a sleeping pool
         // thread: a wake-up is a futex call and a context switch, which at a
         // low message rate would cost more than the send itself.
