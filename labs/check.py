@@ -105,20 +105,10 @@ def check_docs(rust=False):
         fail(f"expected the labs README and 7 lab pages, found {len(pages)}")
     for page in pages:
         compare_pages(page)
-    # The generated Python files match their source.
-    build = subprocess.run([sys.executable, str(LABS / "solutions" / "build.py"), "--check"],
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    if build.returncode:
-        fail("starters or solutions are out of date; run python3 labs/solutions/build.py\n" + build.stdout)
-    else:
-        ok("starters and solutions are up to date with solutions/server_master.py")
+    # The generated files match their source.
+    check_generated("build.py", "starters and solutions", "solutions/server_master.py")
     if rust:
-        build = subprocess.run([sys.executable, str(LABS / "solutions" / "build_rust.py"), "--check"],
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        if build.returncode:
-            fail("Rust solutions are out of date; run python3 labs/solutions/build_rust.py\n" + build.stdout)
-        else:
-            ok("Rust solutions are up to date with solutions/server_master_rs/")
+        check_generated("build_rust.py", "Rust solutions", "solutions/server_master_rs/")
     check_proxy()
     check_step_titles()
 
@@ -137,6 +127,16 @@ def check_step_titles():
         if titles[: len(want)] != want:
             fail(f"lab {n}: lab.py STEPS {want} do not match the page's steps {titles}")
     ok("lab.py's and the lab 7 check's steps match the lab pages")
+
+
+def check_generated(script, what, source):
+    """Runs a generator in labs/solutions/ with --check: its output must match its source."""
+    build = subprocess.run([sys.executable, str(LABS / "solutions" / script), "--check"],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if build.returncode:
+        fail(f"{what} are out of date; run python3 labs/solutions/{script}\n" + build.stdout)
+    else:
+        ok(f"{what} are up to date with {source}")
 
 
 def check_proxy():

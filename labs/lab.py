@@ -77,30 +77,27 @@ STEPS = {
 }
 
 
-def grader_path(explicit):
-    """The grader binary: --grader PATH, or build it with cargo."""
+def release_binary(package, what, explicit):
+    """The release binary of a kit package: the path given, or build it with cargo."""
     if explicit:
         return explicit
     target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    binary = target / "release" / ("conformance.exe" if os.name == "nt" else "conformance")
-    build = ["cargo", "build", "--release", "--quiet", "-p", "conformance",
+    binary = target / "release" / (package + ".exe" if os.name == "nt" else package)
+    build = ["cargo", "build", "--release", "--quiet", "-p", package,
              "--manifest-path", str(ROOT / "Cargo.toml")]
     if subprocess.run(build).returncode != 0:
-        sys.exit("could not build the grader (cargo build -p conformance failed)")
+        sys.exit(f"could not build {what} (cargo build -p {package} failed)")
     return str(binary)
+
+
+def grader_path(explicit):
+    """The grader binary: --grader PATH, or build it with cargo."""
+    return release_binary("conformance", "the grader", explicit)
 
 
 def server_path(explicit):
     """The reference server binary (lab 7): --server PATH, or build it with cargo."""
-    if explicit:
-        return explicit
-    target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
-    binary = target / "release" / ("reference-server.exe" if os.name == "nt" else "reference-server")
-    build = ["cargo", "build", "--release", "--quiet", "-p", "reference-server",
-             "--manifest-path", str(ROOT / "Cargo.toml")]
-    if subprocess.run(build).returncode != 0:
-        sys.exit("could not build the reference server (cargo build -p reference-server failed)")
-    return str(binary)
+    return release_binary("reference-server", "the reference server", explicit)
 
 
 def check_client(ours, command):
