@@ -13,8 +13,15 @@ use crate::run::Run;
 /// Appends one of the generator's chat frames: `seq`, then the sending
 /// time, which the receiver subtracts from its own clock.
 pub fn encode_chat(run: &Run, username: &Username, seq: u32, out: &mut Vec<u8>) {
-    let pad = "x".repeat(run.work.pad);
-    let text = Text::new(format!("{seq} {}{pad}", run.now_ns())).expect("a valid text");
+    // The padding is an empty string filled to width with `x`: no second
+    // allocation per message.
+    let text = Text::new(format!(
+        "{seq} {}{:x<pad$}",
+        run.now_ns(),
+        "",
+        pad = run.work.pad
+    ))
+    .expect("a valid text");
     Request::Chat {
         username: username.clone(),
         text,
@@ -77,6 +84,29 @@ pub fn parsed_chat(nickname: &str, text: &str) -> Option<Fields> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn padded_frames_carry_their_padding_and_parse_back() {
+        let work = crate::run::Workload {
+            clients: 2,
+            senders: 1,
+            messages: 1,
+            batch: 1,
+            rate: 0,
+            window: 16,
+            pad: 5,
+            idle: false,
+        };
+        let run = Run::new(work, "127.0.0.1:1".parse().unwrap());
+        let mut out = Vec::new();
+        encode_chat(&run, &Username::new("bench-7").unwrap(), 3, &mut out);
+        let line = out.strip_suffix(b"\n").expect("one LF-terminated frame");
+        assert!(line.starts_with(b"0002|bench-7|3 ") && line.ends_with(b"xxxxx"));
+        let text = std::str::from_utf8(&line[b"0002|bench-7|".len()..]).unwrap();
+        assert_eq!(text.matches('x').count(), 5, "{text}");
+        let fields = parsed_chat("b7", text).expect("the receiver's parser reads it");
+        assert_eq!((fields.sender, fields.seq), (7, 3));
+    }
 
     #[test]
     fn the_shortcut_agrees_with_the_parser_and_refuses_other_frames() {
