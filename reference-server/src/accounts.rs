@@ -10,7 +10,9 @@
 //!
 //! Checking and making hashes is slow on purpose, so [`Accounts`] does it
 //! without holding any lock: many logins use every core at once, and nobody
-//! else waits for them.
+//! else waits for them. A login whose password already passed once in this
+//! run is checked against its in-memory proof instead (see
+//! [`crate::hashing`]); nothing of it is ever written to disk.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -23,7 +25,7 @@ use argon2::password_hash::PasswordHash;
 use protocol::{FailReason, Nickname, Password, Reason, Username};
 use serde::{Deserialize, Serialize};
 
-use crate::hashing::Hashing;
+use crate::hashing::{Hashing, Proof};
 
 /// The seed accounts, built into the binary so the server works from any
 /// directory with no arguments.
@@ -101,6 +103,8 @@ struct Account {
     username: Username,
     nickname: Nickname,
     hash: Arc<str>,
+    /// Set once the password passed in this run; memory only (REG-4).
+    proof: Option<Proof>,
 }
 
 /// Every account, in memory and on disk.
@@ -181,14 +185,39 @@ impl Accounts {
             .get(username)
             .cloned()
             .ok_or(Reason::UnknownUser)?;
+        if let Some(proof) = &account.proof
+            && self.hashing.proves(proof, username, password)
+        {
+            return Ok((account.username, account.nickname));
+        }
+        // No proof yet, or a password that does not match it: the full
+        // Argon2id check, so a wrong guess costs what it always costs.
         match self.hashing.verify(password, &account.hash) {
-            Ok(true) => Ok((account.username, account.nickname)),
+            Ok(true) => {
+                let proof = self.hashing.proof(username, password);
+                if let Some(stored) = self
+                    .accounts
+                    .lock()
+                    .expect("accounts lock")
+                    .get_mut(username)
+                    && stored.hash == account.hash
+                {
+                    stored.proof = Some(proof);
+                }
+                Ok((account.username, account.nickname))
+            }
             Ok(false) => Err(Reason::WrongPassword),
             Err(e) => {
                 log::error!("cannot check the password of {username}: {e}");
                 Err(Reason::WrongPassword)
             }
         }
+    }
+
+    /// How many Argon2id hashes were made or checked since the file was
+    /// opened.
+    pub fn slow_checks(&self) -> u64 {
+        self.hashing.slow_checks()
     }
 
     /// Creates an account for a `0003` (REG-2 to REG-5). It is on disk, synced,
@@ -219,6 +248,7 @@ impl Accounts {
             username: username.clone(),
             nickname: nickname.clone(),
             hash: hash.into(),
+            proof: Some(self.hashing.proof(username.as_str(), password.as_str())),
         };
         write_line(&mut file, &account).map_err(server_error)?;
         self.accounts
@@ -260,6 +290,7 @@ fn parse_line(line: &str) -> Result<Account, String> {
         username: Username::new(line.username).map_err(|e| format!("bad username: {e}"))?,
         nickname: Nickname::new(line.nickname).map_err(|e| format!("bad nickname: {e}"))?,
         hash: line.hash.into(),
+        proof: None,
     })
 }
 
@@ -299,6 +330,7 @@ fn create_from_seeds(path: &Path, hashing: &Hashing) -> io::Result<()> {
             username,
             nickname,
             hash: hash.into(),
+            proof: None,
         };
         write_line(&mut file, &account)?;
     }
@@ -358,6 +390,40 @@ mod tests {
         drop(accounts);
         let again = Accounts::open(dir.path(), cheap()).unwrap();
         assert_eq!(again.login("小红", "hong").unwrap().1.as_str(), "红红 ❤");
+    }
+
+    #[test]
+    fn a_password_checked_once_is_proven_in_memory_and_wrong_ones_still_pay() {
+        // REG-4: proofs live in memory only; the file keeps Argon2id hashes.
+        let dir = tempfile::tempdir().unwrap();
+        let accounts = Accounts::open(dir.path(), cheap()).unwrap();
+        let before = accounts.slow_checks();
+        accounts.register("小红", "hong", "红红").unwrap();
+        assert_eq!(accounts.slow_checks(), before + 1, "registration hashes");
+        accounts.login("小红", "hong").unwrap();
+        assert_eq!(accounts.slow_checks(), before + 1, "proven at registration");
+        assert_eq!(accounts.login("小红", "hon"), Err(Reason::WrongPassword));
+        assert_eq!(
+            accounts.slow_checks(),
+            before + 2,
+            "a wrong guess runs Argon2id"
+        );
+        // A seed account is proven by its first good login.
+        accounts.login("user1", "114514").unwrap();
+        accounts.login("user1", "114514").unwrap();
+        assert_eq!(accounts.slow_checks(), before + 3);
+        // A new run knows no proof.
+        drop(accounts);
+        let again = Accounts::open(dir.path(), cheap()).unwrap();
+        again.login("小红", "hong").unwrap();
+        assert_eq!(again.slow_checks(), 1);
+        let stored = std::fs::read_to_string(dir.path().join(FILE_NAME)).unwrap();
+        for line in stored.lines() {
+            let fields: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(line).unwrap();
+            let keys: Vec<&str> = fields.keys().map(String::as_str).collect();
+            assert_eq!(keys, ["hash", "nickname", "username"], "{line}");
+        }
     }
 
     #[test]

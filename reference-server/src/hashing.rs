@@ -7,11 +7,26 @@
 //! most one hash per CPU core runs at a time, each in a buffer taken from a
 //! small pool and given back afterwards, so memory stays at a few MiB however
 //! many clients log in, and the cores stay busy without thrashing.
+//!
+//! A password that passed Argon2id once in this run also gets a *proof*: an
+//! HMAC-SHA-256 of the username and password under a key drawn at start-up
+//! and never written anywhere. [`crate::accounts::Accounts`] keeps proofs in
+//! memory only, so a thousand clients that reconnect after a network blip are
+//! checked in microseconds, while the accounts file still holds nothing but
+//! Argon2id hashes (REG-4). A password that does not match its proof still
+//! pays a full Argon2id check, so guessing is no faster than without proofs.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use argon2::password_hash::{Output, PasswordHash, SaltString};
 use argon2::{Algorithm, Argon2, Block, Params, Version};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+
+/// A keyed proof that a password was checked once in this run: see the module
+/// documentation.
+pub type Proof = [u8; 32];
 
 /// Why a hash could not be made or checked.
 #[derive(Debug, thiserror::Error)]
@@ -24,6 +39,10 @@ pub struct Hashing {
     /// Idle memory buffers, and how many hashes may still start.
     pool: Mutex<Pool>,
     freed: Condvar,
+    /// The HMAC key of proofs, random per run.
+    proof_key: [u8; 32],
+    /// Argon2id hashes made or checked so far.
+    slow: AtomicU64,
 }
 
 struct Pool {
@@ -44,7 +63,35 @@ impl Hashing {
                 free_slots: slots,
             }),
             freed: Condvar::new(),
+            proof_key: random_key(),
+            slow: AtomicU64::new(0),
         })
+    }
+
+    /// The proof for `username` and `password` (module documentation).
+    pub fn proof(&self, username: &str, password: &str) -> Proof {
+        self.mac(username, password).finalize().into_bytes().into()
+    }
+
+    /// True if `proof` was made by [`Hashing::proof`] from this username and
+    /// password in this run. The comparison takes constant time.
+    pub fn proves(&self, proof: &Proof, username: &str, password: &str) -> bool {
+        self.mac(username, password).verify_slice(proof).is_ok()
+    }
+
+    fn mac(&self, username: &str, password: &str) -> Hmac<Sha256> {
+        let mut mac = Hmac::<Sha256>::new_from_slice(&self.proof_key).expect("any key length");
+        // The username's length first, so that no other split of the same
+        // bytes into a username and a password gives the same proof.
+        mac.update(&(username.len() as u64).to_le_bytes());
+        mac.update(username.as_bytes());
+        mac.update(password.as_bytes());
+        mac
+    }
+
+    /// How many Argon2id hashes this has made or checked, for tests and logs.
+    pub fn slow_checks(&self) -> u64 {
+        self.slow.load(Ordering::Relaxed)
     }
 
     /// A salted hash of `password`, as a PHC string (`$argon2id$v=19$…`).
@@ -100,6 +147,7 @@ impl Hashing {
     /// Runs `f` with `count` blocks of memory from the pool, waiting for a
     /// free slot first.
     fn with_memory<R>(&self, count: usize, f: impl FnOnce(&mut [Block]) -> R) -> R {
+        self.slow.fetch_add(1, Ordering::Relaxed);
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         while pool.free_slots == 0 {
             pool = self.freed.wait(pool).unwrap_or_else(|e| e.into_inner());
@@ -116,6 +164,13 @@ impl Hashing {
         self.freed.notify_one();
         result
     }
+}
+
+fn random_key() -> [u8; 32] {
+    let mut key = [0; 32];
+    key[..16].copy_from_slice(&crate::random16());
+    key[16..].copy_from_slice(&crate::random16());
+    key
 }
 
 fn err(e: impl std::fmt::Display) -> HashError {
@@ -156,5 +211,19 @@ mod tests {
         .unwrap()
         .to_string();
         assert!(hashing.verify("sunyu", &other).unwrap());
+    }
+
+    #[test]
+    fn proofs_bind_username_and_password_to_this_run() {
+        let hashing = Hashing::new(64, 1).unwrap();
+        let proof = hashing.proof("小明", "xiaoming123");
+        assert!(hashing.proves(&proof, "小明", "xiaoming123"));
+        assert!(!hashing.proves(&proof, "小明", "xiaoming124"));
+        // The same bytes split differently are another account.
+        assert!(!hashing.proves(&hashing.proof("ab", "c"), "a", "bc"));
+        // Another run draws another key.
+        let next_run = Hashing::new(64, 1).unwrap();
+        assert!(!next_run.proves(&proof, "小明", "xiaoming123"));
+        assert_eq!(hashing.slow_checks(), 0, "proofs never run Argon2id");
     }
 }
