@@ -61,8 +61,9 @@ pub(crate) struct Core {
     journal: Option<Journal>,
 }
 
-/// A locked [`Core`]. Unlocking it hands the room's new records to the
-/// journal, then wakes the writers that got frames.
+/// A locked [`Core`]. Unlocking it queues the room's staged frames
+/// ([`crate::room::Room::flush`]), hands its new records to the journal, then wakes the
+/// writers that got frames.
 pub(crate) struct CoreGuard<'a>(Option<MutexGuard<'a, Core>>);
 
 /// What every thread of the server shares.
@@ -273,6 +274,7 @@ impl std::ops::DerefMut for CoreGuard<'_> {
 impl Drop for CoreGuard<'_> {
     fn drop(&mut self) {
         if let Some(mut core) = self.0.take() {
+            core.room.flush();
             let records = core.room.take_journal();
             if let Some(journal) = &core.journal {
                 journal.write(records);

@@ -332,6 +332,19 @@ impl Mailbox for Arc<Outbox> {
         true
     }
 
+    fn push_all<'a>(&self, frames: impl Iterator<Item = &'a Frame>, count: usize) -> bool {
+        let mut queue = self.lock();
+        if queue.state != State::Open {
+            return true;
+        }
+        if queue.frames.len() + count > self.limit {
+            return false;
+        }
+        queue.frames.extend(frames.cloned());
+        self.schedule(&mut queue);
+        true
+    }
+
     fn finish(&self, last: Frame) {
         let mut queue = self.lock();
         if queue.state == State::Open {

@@ -16,7 +16,8 @@ use super::{ConnId, Mailbox, Record, Room, Step, User, encode};
 impl<M: Mailbox> Room<M> {
     /// Handles one request from one connection, received at Unix time `now`.
     ///
-    /// Every frame it causes is queued before it returns (PING-2).
+    /// Every frame it causes is queued before it returns, or for group frames
+    /// staged until the next [`Room::flush`], in order either way (PING-2).
     pub fn handle(&mut self, conn: ConnId, request: Request, now: u64) -> Step {
         let Some(session) = self.sessions.get(&conn) else {
             return Step::Close;
@@ -108,6 +109,8 @@ impl<M: Mailbox> Room<M> {
                 return self.step_for(conn);
             }
         };
+        // Frames staged before this login are not for the new user.
+        self.push_staged();
         let session = self.sessions.get_mut(&conn).expect("checked above");
         session.user = Some(user.clone());
         self.online.insert(user.username.clone(), conn);

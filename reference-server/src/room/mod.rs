@@ -47,6 +47,12 @@ pub trait Mailbox {
     /// Queues a frame. Returns false, queueing nothing, when the queue is full:
     /// the room then drops the connection as a slow consumer (LOAD-3).
     fn push(&self, frame: &Frame) -> bool;
+    /// Queues `count` frames in order, like as many [`Mailbox::push`]es;
+    /// false if they do not all fit. The socket layer takes its lock once for
+    /// all of them.
+    fn push_all<'a>(&self, frames: impl Iterator<Item = &'a Frame>, _count: usize) -> bool {
+        frames.into_iter().all(|frame| self.push(frame))
+    }
     /// Sends everything queued, then `last`, then closes (OUT-1, LOAD-7).
     fn finish(&self, last: Frame);
     /// Discards what is queued, sends `last` if the socket takes it, and
@@ -110,6 +116,9 @@ pub struct Room<M> {
     /// Connections whose mailbox overflowed while a frame was handled; they
     /// are dropped once that frame is done (LOAD-3).
     overflowed: Vec<ConnId>,
+    /// Frames for every logged-in user (but one) not queued yet: see
+    /// [`Room::flush`].
+    staged: Vec<(Option<ConnId>, Frame)>,
     journal: Vec<Record>,
     random: Box<dyn FnMut() -> [u8; 16] + Send>,
 }
@@ -129,6 +138,7 @@ impl<M: Mailbox> Room<M> {
             items,
             tickets: HashMap::new(),
             overflowed: Vec::new(),
+            staged: Vec::new(),
             journal: Vec::new(),
             random,
         }
@@ -151,7 +161,7 @@ impl<M: Mailbox> Room<M> {
     /// (NOTE-2); a connection that never logged in causes no notice (NOTE-3).
     pub fn disconnect(&mut self, conn: ConnId) {
         self.remove(conn);
-        self.drop_overflowed();
+        self.flush();
     }
 
     /// Answers a line that is not a valid frame with its `1900` (ERR-1, ERR-2,
@@ -162,9 +172,24 @@ impl<M: Mailbox> Room<M> {
         self.drop_overflowed();
     }
 
+    /// Queues the frames staged for everybody (group messages, notices), then
+    /// drops the connections that could not take them (LOAD-3).
+    ///
+    /// A group message is not queued at once: it is staged, and consecutive
+    /// ones go into each mailbox together, under one lock of that mailbox
+    /// rather than one per frame. The caller flushes before it lets go of the
+    /// room; the room itself flushes before anything else that queues a frame
+    /// or changes who is logged in, so every connection still gets its frames
+    /// in the order the room made them (PING-2, CHAT-2).
+    pub fn flush(&mut self) {
+        self.push_staged();
+        self.drop_overflowed();
+    }
+
     /// Every connection gets `1900|SHUTDOWN` after what was already queued, and
     /// is closed (LOAD-7). The room is empty afterwards.
     pub fn shutdown(&mut self) {
+        self.push_staged();
         let bye = encode(&Response::error(
             ErrorCode::Shutdown,
             "the server is shutting down",
@@ -224,6 +249,7 @@ impl<M: Mailbox> Room<M> {
     /// Queues one frame for one connection; an overflow is dealt with after the
     /// current frame (LOAD-3), so that no delivery in progress is cut short.
     fn send(&mut self, conn: ConnId, frame: &Frame) {
+        self.push_staged(); // Staged frames were made first.
         if let Some(session) = self.sessions.get(&conn)
             && !session.mailbox.push(frame)
         {
@@ -236,23 +262,41 @@ impl<M: Mailbox> Room<M> {
         self.send(conn, &encode(response));
     }
 
-    /// Queues one frame, encoded once, for every logged-in user but `except`.
+    /// Stages one frame, encoded once, for every logged-in user but `except`
+    /// (see [`Room::flush`]).
     fn broadcast(&mut self, except: Option<ConnId>, frame: &Frame) {
-        // One pass over the sessions rather than a lookup per online user:
-        // this loop runs for every group message and every notice.
+        self.staged.push((except, frame.clone()));
+        if self.staged.len() >= MAX_STAGED {
+            self.push_staged();
+        }
+    }
+
+    /// Queues the staged frames into every logged-in user's mailbox. One pass
+    /// over the sessions rather than a lookup per online user: this runs for
+    /// every batch of group messages and every notice.
+    fn push_staged(&mut self) {
+        if self.staged.is_empty() {
+            return;
+        }
         for (&conn, session) in &self.sessions {
-            if session.user.is_none() || Some(conn) == except {
+            if session.user.is_none() {
                 continue;
             }
-            if !session.mailbox.push(frame) {
+            let mine = |(except, _): &&(Option<ConnId>, Frame)| *except != Some(conn);
+            let count = self.staged.iter().filter(mine).count();
+            let frames = self.staged.iter().filter(mine).map(|(_, frame)| frame);
+            if count > 0 && !session.mailbox.push_all(frames, count) {
                 self.overflowed.push(conn);
             }
         }
+        self.staged.clear();
     }
 
     /// Removes a connection and, if it was logged in, tells everyone else
     /// (NOTE-2). Returns the session so the caller can close its mailbox.
     fn remove(&mut self, conn: ConnId) -> Option<Session<M>> {
+        // What was staged before the user left is still theirs (OUT-1).
+        self.push_staged();
         let session = self.sessions.remove(&conn)?;
         for ticket in &session.tickets {
             self.tickets.remove(ticket);
@@ -295,6 +339,10 @@ impl<M: Mailbox> Room<M> {
         }
     }
 }
+
+/// Group frames staged at most before they are queued: a read of a few KiB
+/// holds about this many chat frames.
+const MAX_STAGED: usize = 64;
 
 /// Encodes a response into a shareable frame.
 pub fn encode(response: &Response) -> Frame {

@@ -78,6 +78,13 @@ impl Harness {
     /// Feeds one line as the network would, login steps answered as if the
     /// account `username` existed with nickname `nick-username`.
     fn send(&mut self, conn: ConnId, line: &str) -> Step {
+        let step = self.send_staged(conn, line);
+        self.room.flush();
+        step
+    }
+
+    /// Like [`Harness::send`], without the flush that ends a batch of frames.
+    fn send_staged(&mut self, conn: ConnId, line: &str) -> Step {
         match parse_request(line.as_bytes()) {
             Err(e) => {
                 self.room.reject(conn, &e);
@@ -222,6 +229,68 @@ fn bad_frames_get_their_error_code() {
     }
     h.send(1, "0007|still-here");
     assert_eq!(h.take(1), ["1007|still-here"]);
+}
+
+#[test]
+fn staged_group_frames_keep_their_order_with_everything_else() {
+    // CHAT-2, PING-2, OUT-1, NOTE-1: frames of one batch, flushed once at its
+    // end, reach each connection in the order the room made them.
+    let mut h = Harness::new();
+    h.login(1, "a");
+    h.login(2, "b");
+    h.login(3, "c");
+    h.room.flush();
+    for c in 1..=3 {
+        h.take(c);
+    }
+    h.send_staged(1, "0002|a|one");
+    h.send_staged(1, "0004|b|two");
+    h.send_staged(3, "0002|c|three");
+    h.send_staged(2, "0007|t");
+    h.send_staged(1, "0002|a|four");
+    // A user who logs in now gets nothing from before the login.
+    h.connect(4);
+    h.send_staged(4, "0001|d|pw");
+    h.send_staged(1, "0002|a|five");
+    // A user who logs out still gets what came before the logout.
+    h.send_staged(1, "0002|a|six");
+    assert_eq!(h.send_staged(3, "0005"), Step::Close);
+    h.room.flush();
+    assert_eq!(
+        h.take(2),
+        [
+            "1002|nick-a|one",
+            "1004|a|nick-a|two",
+            "1002|nick-c|three",
+            "1007|t",
+            "1002|nick-a|four",
+            "1010|JOIN|d|nick-d|4",
+            "1002|nick-a|five",
+            "1002|nick-a|six",
+            "1010|LEAVE|c|nick-c|3",
+        ]
+    );
+    assert_eq!(
+        h.take(3),
+        [
+            "1002|nick-a|one",
+            "1002|nick-a|four",
+            "1010|JOIN|d|nick-d|4",
+            "1002|nick-a|five",
+            "1002|nick-a|six",
+            "1005",
+        ]
+    );
+    let d = h.take(4);
+    assert_eq!(
+        &d[d.len() - 3..],
+        [
+            "1002|nick-a|five",
+            "1002|nick-a|six",
+            "1010|LEAVE|c|nick-c|3"
+        ]
+    );
+    assert!(!d.contains(&"1002|nick-a|four".to_owned()), "{d:?}");
 }
 
 #[test]
