@@ -130,6 +130,28 @@ pub struct Outbox {
     pub(super) pool: Arc<Pool>,
 }
 
+/// What a thread that takes pool turns reuses from one turn to the next, so
+/// that a turn allocates nothing: the frames taken from the queue, and their
+/// bytes laid end to end for one `send`.
+#[derive(Default)]
+pub(super) struct TurnBuffers {
+    pub(super) bytes: Vec<u8>,
+    frames: Vec<Frame>,
+}
+
+impl TurnBuffers {
+    /// Gives the buffers back if they grew past `bytes` bytes (and as many
+    /// frames per 64 bytes), so a thread that once sent a big batch stays small.
+    pub(super) fn shrink_above(&mut self, bytes: usize) {
+        if self.bytes.capacity() > bytes {
+            self.bytes = Vec::new();
+        }
+        if self.frames.capacity() > bytes / 64 {
+            self.frames = Vec::new();
+        }
+    }
+}
+
 /// How a non-blocking send ended.
 enum Sent {
     All,
@@ -182,7 +204,7 @@ impl Outbox {
 
     /// One turn of a pool thread, which holds the write right: sends what is
     /// queued without blocking. True if frames remain for another turn.
-    pub(super) fn pool_turn(self: &Arc<Self>, buf: &mut Vec<u8>) -> bool {
+    pub(super) fn pool_turn(self: &Arc<Self>, buffers: &mut TurnBuffers) -> bool {
         let mut queue = self.lock();
         if queue.frames.is_empty() || queue.state == State::Gone {
             self.release(queue);
@@ -190,29 +212,38 @@ impl Outbox {
         }
         if queue.state != State::Aborted {
             let take = queue.frames.len().min(MAX_BATCH);
-            let mut batch: Vec<Frame> = queue.frames.drain(..take).collect();
+            let batch = &mut buffers.frames;
+            batch.clear();
+            batch.extend(queue.frames.drain(..take));
             drop(queue);
+            let buf = &mut buffers.bytes;
             buf.clear();
-            for frame in &batch {
+            for frame in batch.iter() {
                 buf.extend_from_slice(frame);
             }
             let sent = self.send_nonblocking(buf);
-            if buf.capacity() > KEEP_BUFFER {
-                *buf = Vec::new();
-            }
             queue = self.lock();
             match sent {
-                Sent::All if queue.frames.is_empty() => {
-                    self.release(queue);
-                    return false;
+                Sent::All => {
+                    // The frames' last references usually: dropped after the
+                    // queue's lock, not under it.
+                    let more = !queue.frames.is_empty();
+                    if !more {
+                        self.release(queue);
+                    } else {
+                        drop(queue);
+                    }
+                    batch.clear();
+                    buffers.shrink_above(KEEP_BUFFER);
+                    // Others queued more meanwhile: back of the pool's line.
+                    return more;
                 }
-                // Others queued more meanwhile: back of the pool's line.
-                Sent::All => return true,
                 Sent::Failed => {
                     self.release_closing(queue, Shutdown::Both);
+                    batch.clear();
                     return false;
                 }
-                Sent::WouldBlock(pos) => self.put_back(&mut queue, &mut batch, pos),
+                Sent::WouldBlock(pos) => self.put_back(&mut queue, batch, pos),
             }
         }
         // The client reads slowly (or the farewell of LOAD-3 needs patience):

@@ -18,14 +18,14 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use super::outbox::Outbox;
+use super::outbox::{Outbox, TurnBuffers};
 
 /// A helping thread's send buffer is given back above this size: every
 /// reader thread has one, and a thousand of them must stay small.
 const HELPER_KEEP: usize = 32 * 1024;
 
 thread_local! {
-    static HELPER_BUFFER: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+    static HELPER_BUFFER: RefCell<TurnBuffers> = RefCell::new(TurnBuffers::default());
 }
 
 /// Turns a delivering thread takes at most when other queues already wait.
@@ -148,14 +148,12 @@ impl Pool {
                     self.submit(vec![outbox]);
                 }
             }
-            if buf.capacity() > HELPER_KEEP {
-                *buf = Vec::new();
-            }
+            buf.shrink_above(HELPER_KEEP);
         });
     }
 
     fn run(&self) {
-        let mut buf = Vec::new();
+        let mut buf = TurnBuffers::default();
         loop {
             let mut line = self.lock();
             let outbox = loop {

@@ -188,10 +188,16 @@ impl<M: Mailbox> Room<M> {
             return Step::Continue;
         }
         log::debug!("{}: {}", me.username, text);
-        let frame = encode(&Response::Chat {
+        // The text goes into the response and comes back out for the
+        // history: one copy of it per message, not two.
+        let response = Response::Chat {
             nickname: me.nickname.clone(),
-            text: text.clone(),
-        });
+            text,
+        };
+        let frame = encode(&response);
+        let Response::Chat { text, .. } = response else {
+            unreachable!("built just above")
+        };
         // CHAT-2: everyone but the sender.
         self.broadcast(Some(conn), &frame);
         self.remember(now, me, None, text);

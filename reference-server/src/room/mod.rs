@@ -344,7 +344,24 @@ impl<M: Mailbox> Room<M> {
 /// holds about this many chat frames.
 const MAX_STAGED: usize = 64;
 
+thread_local! {
+    /// Where frames are encoded before they are copied into their shared
+    /// allocation: one allocation per frame, not two.
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// Encodes a response into a shareable frame.
 pub fn encode(response: &Response) -> Frame {
-    response.to_bytes().into()
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        scratch.clear();
+        response.encode(&mut scratch);
+        let frame = Frame::from(scratch.as_slice());
+        // A long list or history frame may have grown it: a thousand reader
+        // threads each keep one.
+        if scratch.capacity() > 1024 {
+            *scratch = Vec::new();
+        }
+        frame
+    })
 }
