@@ -2,9 +2,11 @@
 //! them), their threads (so a shutdown can join them), and the counts the
 //! connection limits need (LOAD-6).
 //!
-//! Every connection thread is owned here. A finished thread is joined the next
-//! time a connection is admitted, and [`Registry::join_all`] joins the rest,
-//! so no thread outlives the server and none piles up unjoined.
+//! Every connection thread is owned here. A thread that finished says so, and
+//! is joined the next time a connection is admitted (looking only at those,
+//! so a thousand live connections cost an accept nothing); [`Registry::join_all`]
+//! joins the rest, so no thread outlives the server and none piles up
+//! unjoined.
 
 use std::collections::HashMap;
 use std::io;
@@ -23,7 +25,9 @@ struct Inner {
     per_ip: HashMap<IpAddr, usize>,
     /// Admitted connections whose thread has not ended yet.
     live: usize,
-    threads: Vec<JoinHandle<()>>,
+    threads: HashMap<u64, JoinHandle<()>>,
+    /// Connections whose thread has finished serving, to be joined.
+    ended: Vec<u64>,
 }
 
 /// The connections of one port.
@@ -63,10 +67,17 @@ impl Registry {
         }
         *inner.per_ip.entry(ip).or_default() += 1;
         inner.live += 1;
-        // Join the threads of connections that ended since the last time.
-        let (done, running): (Vec<_>, Vec<_>) =
-            inner.threads.drain(..).partition(|t| t.is_finished());
-        inner.threads = running;
+        // Join the threads of connections that ended since the last time. A
+        // thread that ended before `spawn` stored its handle waits for the
+        // next admission.
+        let mut done = Vec::new();
+        let ended = std::mem::take(&mut inner.ended);
+        for id in ended {
+            match inner.threads.remove(&id) {
+                Some(thread) => done.push(thread),
+                None => inner.ended.push(id),
+            }
+        }
         drop(inner);
         for thread in done {
             let _ = thread.join();
@@ -91,24 +102,29 @@ impl Registry {
             .stack_size(256 * 1024)
             .spawn(move || {
                 serve();
-                registry.release(id, ip);
+                registry.release(id, ip, true);
             });
         match spawned {
             Ok(thread) => {
-                self.lock().threads.push(thread);
+                self.lock().threads.insert(id, thread);
                 Ok(())
             }
             Err(e) => {
-                self.release(id, ip);
+                self.release(id, ip, false);
                 Err(e)
             }
         }
     }
 
-    fn release(&self, id: u64, ip: IpAddr) {
+    /// Counts a connection out; `joinable` if it had a thread, which is
+    /// ending now.
+    fn release(&self, id: u64, ip: IpAddr, joinable: bool) {
         budget::release(self.threads_per_conn);
         let mut inner = self.lock();
         inner.sockets.remove(&id);
+        if joinable {
+            inner.ended.push(id);
+        }
         inner.live -= 1;
         if let Some(n) = inner.per_ip.get_mut(&ip) {
             *n -= 1;
@@ -151,8 +167,42 @@ impl Registry {
     /// Joins every connection thread.
     pub(super) fn join_all(&self) {
         let threads = std::mem::take(&mut self.lock().threads);
-        for thread in threads {
+        for thread in threads.into_values() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::net::Ipv4Addr;
+    use std::time::Duration;
+
+    use socket2::{Domain, Type};
+
+    use super::*;
+
+    #[test]
+    fn ended_threads_are_joined_at_the_next_admission() {
+        let registry = Arc::new(Registry::new(1));
+        let ip = IpAddr::V4(Ipv4Addr::LOCALHOST);
+        for id in 0..50 {
+            registry.admit(ip, 100, 100).unwrap();
+            let socket = Arc::new(Socket::new(Domain::IPV4, Type::STREAM, None).unwrap());
+            registry
+                .spawn(id, ip, socket, format!("t-{id}"), || {})
+                .unwrap();
+        }
+        assert!(registry.wait_empty(Instant::now() + Duration::from_secs(10)));
+        {
+            // Every thread not joined yet has ended, and none was forgotten.
+            let inner = registry.lock();
+            assert_eq!(inner.threads.len(), inner.ended.len());
+            assert!(inner.ended.iter().all(|id| inner.threads.contains_key(id)));
+        }
+        registry.admit(ip, 100, 100).unwrap();
+        let inner = registry.lock();
+        assert!(inner.threads.is_empty() && inner.ended.is_empty());
+        assert_eq!(inner.live, 1);
     }
 }
