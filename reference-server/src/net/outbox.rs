@@ -80,38 +80,72 @@ pub(super) struct Queue {
     pub(super) unsent: Vec<u8>,
 }
 
+/// What an outbox that got frames needs once the room's lock is released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Need {
+    /// A turn of the writer pool. `urgent` for a frame meant for this client
+    /// alone (an answer, a private message, a farewell), which goes ahead of
+    /// frames for everybody (see `pool`).
+    Pool { urgent: bool },
+    /// A wake-up of its idle writer thread.
+    Thread,
+}
+
 thread_local! {
-    /// Outboxes this thread queued frames for that need a writer: `true` to
-    /// be sent by the pool, `false` to wake their idle writer thread. Both
-    /// wait until the room's lock is released ([`wake_pending`]), so that no
+    /// Outboxes this thread queued frames for that need a writer. They wait
+    /// until the room's lock is released ([`wake_pending`]), so that no
     /// writer wakes only to block on the room's lock.
-    static PENDING: RefCell<Vec<(Arc<Outbox>, bool)>> = const { RefCell::new(Vec::new()) };
+    static PENDING: RefCell<Vec<(Arc<Outbox>, Need)>> = const { RefCell::new(Vec::new()) };
+}
+
+thread_local! {
+    /// Set when this thread queued a frame into a queue more than half full:
+    /// the pool is behind, and this thread catches up before it reads again.
+    static BEHIND: RefCell<Option<Arc<Pool>>> = const { RefCell::new(None) };
 }
 
 /// Hands every outbox this thread queued frames for since the last call to
 /// the writer pool, or wakes its writer thread. The socket layer calls it
 /// after releasing the room's lock.
+///
+/// If one of those queues was more than half full, the pool is falling
+/// behind (its threads run at a low priority, see `pool`); this thread then
+/// takes a turn for every queue in the pool's line before it returns to its
+/// own client's input. That is the server's back-pressure: a client that
+/// sends faster than the others can take reads its own socket more slowly,
+/// and TCP slows it down, instead of everyone's queues filling up until
+/// well-behaved readers are dropped as slow consumers (LOAD-3).
 pub fn wake_pending() {
+    let behind = BEHIND.with(|b| b.borrow_mut().take());
     let pending = PENDING.with(|p| std::mem::take(&mut *p.borrow_mut()));
-    if pending.is_empty() {
-        return;
+    if !pending.is_empty() {
+        hand_over(pending);
     }
-    let mut to_pool: Vec<Arc<Outbox>> = Vec::with_capacity(pending.len());
-    for (outbox, pool) in pending {
-        if !pool {
-            outbox.lock().wake_pending = false;
-            outbox.ready.notify_one();
-        } else if to_pool
-            .first()
-            .is_none_or(|o| Arc::ptr_eq(&o.pool, &outbox.pool))
-        {
-            to_pool.push(outbox);
-        } else {
+    if let Some(pool) = behind {
+        pool.catch_up();
+    }
+}
+
+fn hand_over(pending: Vec<(Arc<Outbox>, Need)>) {
+    let mut to_pool: Vec<(Arc<Outbox>, bool)> = Vec::with_capacity(pending.len());
+    for (outbox, need) in pending {
+        match need {
+            Need::Thread => {
+                outbox.lock().wake_pending = false;
+                outbox.ready.notify_one();
+            }
+            Need::Pool { urgent }
+                if to_pool
+                    .first()
+                    .is_none_or(|(o, _)| Arc::ptr_eq(&o.pool, &outbox.pool)) =>
+            {
+                to_pool.push((outbox, urgent));
+            }
             // Another server in the same process (tests run several).
-            outbox.pool.clone().submit(vec![outbox]);
+            Need::Pool { urgent } => outbox.pool.clone().hand_over(vec![(outbox, urgent)]),
         }
     }
-    if let Some(first) = to_pool.first() {
+    if let Some((first, _)) = to_pool.first() {
         first.pool.clone().hand_over(to_pool);
     }
 }
@@ -185,18 +219,27 @@ impl Outbox {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Notes a queue more than half full for [`wake_pending`].
+    fn check_depth(&self, queue: &Queue) {
+        if queue.frames.len() > self.limit / 2 {
+            BEHIND.with(|b| {
+                b.borrow_mut().get_or_insert_with(|| self.pool.clone());
+            });
+        }
+    }
+
     /// Finds this outbox a writer for the frame just queued: the pool if
     /// nobody writes, a wake-up if its writer thread sleeps. A busy writer
     /// needs nothing: it looks at the queue again before it lets go.
-    fn schedule(self: &Arc<Self>, queue: &mut Queue) {
+    fn schedule(self: &Arc<Self>, queue: &mut Queue, urgent: bool) {
         match queue.writer {
             Writer::None => {
                 queue.writer = Writer::Pool;
-                PENDING.with(|p| p.borrow_mut().push((self.clone(), true)));
+                PENDING.with(|p| p.borrow_mut().push((self.clone(), Need::Pool { urgent })));
             }
             Writer::Thread { idle: true } if !queue.wake_pending => {
                 queue.wake_pending = true;
-                PENDING.with(|p| p.borrow_mut().push((self.clone(), false)));
+                PENDING.with(|p| p.borrow_mut().push((self.clone(), Need::Thread)));
             }
             _ => {}
         }
@@ -359,7 +402,8 @@ impl Mailbox for Arc<Outbox> {
             return false;
         }
         queue.frames.push_back(frame.clone());
-        self.schedule(&mut queue);
+        self.check_depth(&queue);
+        self.schedule(&mut queue, true);
         true
     }
 
@@ -372,7 +416,8 @@ impl Mailbox for Arc<Outbox> {
             return false;
         }
         queue.frames.extend(frames.cloned());
-        self.schedule(&mut queue);
+        self.check_depth(&queue);
+        self.schedule(&mut queue, false);
         true
     }
 
@@ -381,7 +426,7 @@ impl Mailbox for Arc<Outbox> {
         if queue.state == State::Open {
             queue.frames.push_back(last);
             queue.state = State::Finishing;
-            self.schedule(&mut queue);
+            self.schedule(&mut queue, true);
         }
     }
 
@@ -391,7 +436,7 @@ impl Mailbox for Arc<Outbox> {
             queue.frames.clear();
             queue.frames.push_back(last);
             queue.state = State::Aborted;
-            self.schedule(&mut queue);
+            self.schedule(&mut queue, true);
         }
     }
 }

@@ -10,6 +10,22 @@
 //! cannot starve the others; a client whose kernel buffer is full leaves the
 //! pool for a writer thread of its own.
 //!
+//! The line has two lanes. A queue that got a frame for its client alone (the
+//! answer to its login, a pong, a private message) waits in the urgent lane;
+//! one that got frames for everybody (group messages, join and leave notices)
+//! in the bulk lane. Turns go to the urgent lane first, and to the bulk lane
+//! at least every [`BULK_EVERY`]th turn, so neither starves.
+//!
+//! The pool's threads run at a lower priority than the readers (niceness 10).
+//! Reading, logins and the turns a delivering thread takes itself come first;
+//! the pool sends the rest when a core is free, and by then more frames have
+//! piled up in each queue, so one `send` carries more of them. When a
+//! thousand clients log in at once, each `1001` leaves at once (urgent) while
+//! the half million join notices leave in fewer, bigger sends. Should the
+//! pool fall behind, the readers catch up for it (see
+//! `outbox::wake_pending`), so its low priority never gets a client that
+//! reads dropped as a slow consumer.
+//!
 //! The pool's threads belong to the server, which joins them at shutdown.
 
 use std::cell::RefCell;
@@ -28,11 +44,17 @@ thread_local! {
     static HELPER_BUFFER: RefCell<TurnBuffers> = RefCell::new(TurnBuffers::default());
 }
 
-/// Turns a delivering thread takes at most when other queues already wait.
-const HELP_LIMIT: usize = 8;
+/// Turns a delivering thread takes at most when other queues already wait:
+/// its own client's answer first (the urgent lane), then one more. Measured
+/// against 8: faster logins of 1,000 clients and no loss of throughput, now
+/// that the pool's threads run below the readers.
+const HELP_LIMIT: usize = 2;
 
 /// Turns a delivering thread takes at most when no other queue waits.
 const QUIET_HELP: usize = 32;
+
+/// The bulk lane gets at least one turn in this many while both lanes wait.
+const BULK_EVERY: usize = 4;
 
 /// The pool's line of queues with frames to send.
 pub struct Pool {
@@ -45,10 +67,33 @@ pub struct Pool {
 
 #[derive(Default)]
 struct Line {
-    outboxes: VecDeque<Arc<Outbox>>,
+    /// Queues with a frame for their client alone.
+    urgent: VecDeque<Arc<Outbox>>,
+    /// Queues with frames for everybody, or back for another turn.
+    bulk: VecDeque<Arc<Outbox>>,
+    /// Turns given so far, for [`BULK_EVERY`].
+    turns: usize,
     /// Threads waiting for work, so a submit pays for a wake-up only then.
     waiting: usize,
     stopping: bool,
+}
+
+impl Line {
+    fn len(&self) -> usize {
+        self.urgent.len() + self.bulk.len()
+    }
+
+    /// The queue whose turn it is.
+    fn pop(&mut self) -> Option<Arc<Outbox>> {
+        self.turns = self.turns.wrapping_add(1);
+        if self.bulk.is_empty()
+            || (!self.urgent.is_empty() && !self.turns.is_multiple_of(BULK_EVERY))
+        {
+            self.urgent.pop_front()
+        } else {
+            self.bulk.pop_front()
+        }
+    }
 }
 
 impl Pool {
@@ -82,11 +127,12 @@ impl Pool {
         self.line.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues outboxes whose write right the pool now holds.
-    pub(super) fn submit(&self, outboxes: Vec<Arc<Outbox>>) {
+    /// Puts an outbox whose write right the pool holds at the back of the
+    /// bulk lane, waking a pool thread if one waits.
+    fn submit(&self, outbox: Arc<Outbox>) {
         let mut line = self.lock();
-        let wake = line.waiting.min(outboxes.len());
-        line.outboxes.extend(outboxes);
+        let wake = line.waiting.min(1);
+        line.bulk.push_back(outbox);
         drop(line);
         for _ in 0..wake {
             self.ready.notify_one();
@@ -98,14 +144,14 @@ impl Pool {
     /// empty (a quiet server: in a room of that size nobody else needs
     /// waking, and the frames leave at once; in a bigger one the pool's
     /// threads send the rest in parallel), else at most [`HELP_LIMIT`] from
-    /// the front of the line, where queues have waited longest and so carry
-    /// the most frames. The work of sending then grows with the number of
-    /// threads delivering, as it did with a writer per client, while under
-    /// load (a burst of logins, each with a notice for everyone) the line
-    /// grows and each `send` carries more frames.
-    pub(super) fn hand_over(&self, outboxes: Vec<Arc<Outbox>>) {
+    /// the front of the line: urgent queues first (usually this thread's own
+    /// client's answer), then the bulk queues that waited longest and so
+    /// carry the most frames. Under load (a burst of logins, each with a
+    /// notice for everyone) the line grows and each `send` carries more
+    /// frames.
+    pub(super) fn hand_over(&self, outboxes: Vec<(Arc<Outbox>, bool)>) {
         let mut line = self.lock();
-        let turns = outboxes.len().min(if line.outboxes.is_empty() {
+        let turns = outboxes.len().min(if line.len() == 0 {
             QUIET_HELP
         } else {
             HELP_LIMIT
@@ -114,7 +160,13 @@ impl Pool {
         // thread: a wake-up is a futex call and a context switch, which at a
         // low message rate would cost more than the send itself.
         let wake = line.waiting.min(outboxes.len() - turns);
-        line.outboxes.extend(outboxes);
+        for (outbox, urgent) in outboxes {
+            if urgent {
+                line.urgent.push_back(outbox);
+            } else {
+                line.bulk.push_back(outbox);
+            }
+        }
         drop(line);
         for _ in 0..wake {
             self.ready.notify_one();
@@ -133,19 +185,26 @@ impl Pool {
         }
     }
 
+    /// Takes a turn for every queue now in the line, on a delivering thread
+    /// that found the pool behind (see `outbox::wake_pending`).
+    pub(super) fn catch_up(&self) {
+        let turns = self.lock().len();
+        self.help(turns);
+    }
+
     /// Takes up to `turns` turns from the front of the line on the calling
     /// thread, which has just delivered frames and released the room's lock.
     fn help(&self, turns: usize) {
         HELPER_BUFFER.with(|buf| {
             let mut buf = buf.borrow_mut();
             for _ in 0..turns {
-                let Some(outbox) = self.lock().outboxes.pop_front() else {
+                let Some(outbox) = self.lock().pop() else {
                     break;
                 };
                 if outbox.pool_turn(&mut buf) {
                     // Back of the line, and a pool thread told if one waits:
                     // this thread may not come back for it.
-                    self.submit(vec![outbox]);
+                    self.submit(outbox);
                 }
             }
             buf.shrink_above(HELPER_KEEP);
@@ -153,11 +212,12 @@ impl Pool {
     }
 
     fn run(&self) {
+        lower_priority();
         let mut buf = TurnBuffers::default();
         loop {
             let mut line = self.lock();
             let outbox = loop {
-                if let Some(outbox) = line.outboxes.pop_front() {
+                if let Some(outbox) = line.pop() {
                     break outbox;
                 }
                 if line.stopping {
@@ -169,8 +229,101 @@ impl Pool {
             };
             drop(line);
             if outbox.pool_turn(&mut buf) {
-                self.lock().outboxes.push_back(outbox);
+                self.lock().bulk.push_back(outbox);
             }
         }
+    }
+}
+
+/// Gives the calling pool thread niceness 10: below every reader, so that
+/// reading, logins and the turns a delivering thread takes itself come
+/// first, and the pool sends what is left, in bigger batches. Lowering one's
+/// own priority needs no privilege; if the system refuses anyway, the pool
+/// runs at normal priority, which is slower under load but just as correct.
+fn lower_priority() {
+    use thread_priority::{
+        NormalThreadSchedulePolicy, ThreadPriority, ThreadSchedulePolicy,
+        set_thread_priority_and_policy, thread_native_id,
+    };
+    // The crate maps 0..=99 onto niceness 19..=-20 for normal threads; 22 is
+    // niceness 10 (a test reads it back from /proc).
+    let priority = ThreadPriority::Crossplatform(22u8.try_into().expect("0..=99"));
+    let policy = ThreadSchedulePolicy::Normal(NormalThreadSchedulePolicy::Other);
+    if let Err(e) = set_thread_priority_and_policy(thread_native_id(), priority, policy) {
+        log::debug!("the writer pool keeps normal priority: {e:?}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use socket2::{Domain, Socket, Type};
+
+    use super::*;
+    use crate::net::outbox::wake_pending;
+    use crate::room::{Frame, Mailbox};
+
+    /// An outbox on one end of a socket pair, and the other end to read.
+    fn outbox(pool: &Arc<Pool>, limit: usize) -> (Arc<Outbox>, Socket) {
+        let (ours, theirs) = Socket::pair(Domain::UNIX, Type::STREAM, None).unwrap();
+        theirs.set_nonblocking(true).unwrap();
+        (
+            Arc::new(Outbox::new(Arc::new(ours), limit, pool.clone())),
+            theirs,
+        )
+    }
+
+    fn received(socket: &Socket) -> usize {
+        let mut buf = [0u8; 4096];
+        let mut total = 0;
+        while let Ok(n) = (&*socket).read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            total += n;
+        }
+        total
+    }
+
+    #[test]
+    fn urgent_queues_go_first_and_bulk_ones_every_fourth_turn() {
+        let pool = Pool::new();
+        let all: Vec<Arc<Outbox>> = (0..7).map(|_| outbox(&pool, 8).0).collect();
+        let mut line = Line::default();
+        line.urgent.extend(all[..5].iter().cloned());
+        line.bulk.extend(all[5..].iter().cloned());
+        let order: Vec<usize> = std::iter::from_fn(|| line.pop())
+            .map(|o| all.iter().position(|a| Arc::ptr_eq(a, &o)).unwrap())
+            .collect();
+        assert_eq!(order, [0, 1, 2, 5, 3, 4, 6]);
+    }
+
+    #[test]
+    fn a_delivering_thread_catches_up_when_a_queue_is_half_full() {
+        // A pool with no threads of its own: only delivering threads send.
+        let pool = Pool::new();
+        let frame: Frame = Arc::from(&b"1002|a|hi\n"[..]);
+        let pairs: Vec<_> = (0..QUIET_HELP + 8).map(|_| outbox(&pool, 8)).collect();
+        for (o, _) in &pairs {
+            assert!(o.push(&frame));
+        }
+        wake_pending();
+        // The delivering thread sent QUIET_HELP queues; the rest wait in the
+        // line for a pool thread.
+        let sent = pairs.iter().filter(|(_, peer)| received(peer) > 0).count();
+        assert_eq!(sent, QUIET_HELP);
+        assert_eq!(pool.lock().len(), 8);
+        // One of the waiting queues gets more than half its limit: the next
+        // delivery catches up with the whole line.
+        let (deep, _) = &pairs[QUIET_HELP];
+        assert!(deep.push_all(std::iter::repeat_n(&frame, 4), 4));
+        wake_pending();
+        assert_eq!(pool.lock().len(), 0);
+        assert!(
+            pairs[QUIET_HELP..]
+                .iter()
+                .all(|(_, peer)| received(peer) > 0)
+        );
     }
 }

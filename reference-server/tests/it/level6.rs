@@ -289,3 +289,87 @@ fn shutdown_says_so_to_everyone_even_to_clients_that_do_not_read() {
     let _ = stalled.stream.read_to_end(&mut rest);
     flooder.join().unwrap();
 }
+
+/// The names and niceness of this process's threads, from /proc.
+fn thread_niceness() -> Vec<(String, i64)> {
+    std::fs::read_dir("/proc/self/task")
+        .unwrap()
+        .filter_map(|task| {
+            let path = task.ok()?.path();
+            let name = std::fs::read_to_string(path.join("comm")).ok()?;
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            // Field 19 of stat; the fields after the name start at field 3.
+            let after_name = &stat[stat.rfind(')')? + 2..];
+            let nice = after_name.split(' ').nth(16)?.parse().ok()?;
+            Some((name.trim_end().to_owned(), nice))
+        })
+        .collect()
+}
+
+#[test]
+fn the_writer_pool_runs_below_the_readers() {
+    // LOAD-1: reading and logins come first, the pool sends what is left.
+    let server = TestServer::start();
+    let mut client = server.login("user1", "114514");
+    client.fence();
+    eventually("every writer-pool thread has niceness 10", || {
+        let threads = thread_niceness();
+        let pool: Vec<i64> = threads
+            .iter()
+            .filter(|(name, _)| name.starts_with("writer-pool-"))
+            .map(|&(_, nice)| nice)
+            .collect();
+        pool.len() >= 2 && pool.iter().all(|&nice| nice == 10)
+    });
+    let readers: Vec<i64> = thread_niceness()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("conn-"))
+        .map(|(_, nice)| nice)
+        .collect();
+    assert!(
+        !readers.is_empty() && readers.iter().all(|&nice| nice == 0),
+        "{readers:?}"
+    );
+}
+
+#[test]
+fn a_flooding_sender_is_slowed_down_and_no_reader_is_dropped() {
+    // LOAD-3, LOAD-4: one client sends as fast as TCP lets it, with no pause
+    // to see what arrived. The clients that read must get every frame, in
+    // order: the server slows the sender down (it reads its socket more
+    // slowly while it catches up with the queues), it never lets the queues
+    // of readers that keep up overflow.
+    const COUNT: usize = 5_000;
+    let server = TestServer::start_with(|c| c.queue_frames = 2048);
+    let mut talker = server.login("admin", "HytidelSB");
+    let mut readers: Vec<Client> = (0..100)
+        .map(|i| server.new_user(&format!("flood{i:02}")))
+        .collect();
+    for reader in &mut readers {
+        reader.fence();
+    }
+    talker.fence();
+    let counting: Vec<_> = readers
+        .into_iter()
+        .map(|mut reader| {
+            std::thread::spawn(move || {
+                let mut next = 0;
+                while next < COUNT {
+                    let frame = reader.recv();
+                    assert!(
+                        frame.starts_with(&format!("1002|Hytidel|{next} ")),
+                        "frame {next}: {frame}"
+                    );
+                    next += 1;
+                }
+                next
+            })
+        })
+        .collect();
+    for first in (0..COUNT).step_by(500) {
+        talker.send_raw(&chat_burst(first, 500, "flood"));
+    }
+    for reader in counting {
+        assert_eq!(reader.join().unwrap(), COUNT);
+    }
+}
