@@ -44,6 +44,15 @@ pub(super) const MAX_BATCH: usize = 1024;
 /// quiet server is small.
 const KEEP_BUFFER: usize = 256 * 1024;
 
+/// A queue this deep (or half full, if its limit is smaller) means the pool
+/// is behind: its deliverer catches up (see [`wake_pending`]). It also bounds
+/// the memory queues take under load: a thousand queues of 1,024 frames are
+/// 16 MiB of slots, while the 16,384 of LOAD-3's limit would be 256 MiB.
+const CATCH_UP_DEPTH: usize = 1024;
+
+/// An empty queue keeps room for this many frames; a bigger one is freed.
+const KEEP_FRAMES: usize = 256;
+
 /// The queue and what the writer should do once it is empty.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum State {
@@ -108,7 +117,8 @@ thread_local! {
 /// the writer pool, or wakes its writer thread. The socket layer calls it
 /// after releasing the room's lock.
 ///
-/// If one of those queues was more than half full, the pool is falling
+/// If one of those queues was more than half full (or deeper than
+/// [`CATCH_UP_DEPTH`]), the pool is falling
 /// behind (its threads run at a low priority, see `pool`); this thread then
 /// takes a turn for every queue in the pool's line before it returns to its
 /// own client's input. That is the server's back-pressure: a client that
@@ -219,9 +229,10 @@ impl Outbox {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Notes a queue more than half full for [`wake_pending`].
+    /// Notes a queue more than half full, or deeper than [`CATCH_UP_DEPTH`],
+    /// for [`wake_pending`].
     fn check_depth(&self, queue: &Queue) {
-        if queue.frames.len() > self.limit / 2 {
+        if queue.frames.len() > (self.limit / 2).min(CATCH_UP_DEPTH) {
             BEHIND.with(|b| {
                 b.borrow_mut().get_or_insert_with(|| self.pool.clone());
             });
@@ -344,6 +355,11 @@ impl Outbox {
                 // every turn.
                 let mut queue = queue;
                 queue.writer = Writer::None;
+                // A queue never gives back the room it once needed: after a
+                // burst, a thousand queues of 8,192 slots would keep 128 MiB.
+                if queue.frames.capacity() > KEEP_FRAMES {
+                    queue.frames = VecDeque::new();
+                }
             }
             // FIN after the last frame; the reader closes the socket.
             State::Finishing => self.release_closing(queue, Shutdown::Write),

@@ -216,6 +216,11 @@ pub fn bench(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<Report> {
     let finished = wait_until(deadline, || {
         run.finished.load(Ordering::Relaxed) + run.lost.load(Ordering::Relaxed) == logged_in
     });
+    // Every receiver has everything, so the server's queues are empty, and
+    // every client is still connected: the memory a server keeps after a
+    // burst, not what it frees as the clients leave.
+    let rss_after_kib = rss_kib_of(pid);
+    let memory_after = memory_line("server memory after the run, clients still connected", pid);
     run.finish();
     join(threads.into_iter().chain(pacer).collect());
     let elapsed = Duration::from_nanos(run.last_delivery_ns.load(Ordering::Relaxed))
@@ -248,8 +253,9 @@ pub fn bench(args: &BenchArgs, out: &mut dyn Write) -> anyhow::Result<Report> {
         run.login_errors.load(Ordering::Relaxed),
         run.lost.load(Ordering::Relaxed)
     )?;
-    report_memory(out, "server memory after the run", pid)?;
-    let rss_after_kib = rss_kib_of(pid);
+    if let Some(line) = memory_after {
+        writeln!(out, "{line}")?;
+    }
     drop(server);
     // A run that lost or reordered anything is not a measurement: say so
     // with the exit status too, so scripts cannot record it as one.
@@ -286,16 +292,21 @@ fn ms(d: Duration) -> f64 {
 }
 
 fn report_memory(out: &mut dyn Write, what: &str, pid: Option<u32>) -> std::io::Result<()> {
-    if let Some((rss, peak)) = pid.and_then(rss_kib) {
-        let threads = pid.and_then(stats::threads).unwrap_or(0);
-        writeln!(
-            out,
-            "{what}: RSS {:.1} MiB (peak {:.1} MiB), {threads} threads",
-            rss as f64 / 1024.0,
-            peak as f64 / 1024.0
-        )?;
+    match memory_line(what, pid) {
+        Some(line) => writeln!(out, "{line}"),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// `what: RSS … (peak …), N threads` for the server, if its pid is known.
+fn memory_line(what: &str, pid: Option<u32>) -> Option<String> {
+    let (rss, peak) = pid.and_then(rss_kib)?;
+    let threads = pid.and_then(stats::threads).unwrap_or(0);
+    Some(format!(
+        "{what}: RSS {:.1} MiB (peak {:.1} MiB), {threads} threads",
+        rss as f64 / 1024.0,
+        peak as f64 / 1024.0
+    ))
 }
 
 fn rss_kib_of(pid: Option<u32>) -> Option<u64> {
