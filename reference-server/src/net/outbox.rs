@@ -50,7 +50,8 @@ const KEEP_BUFFER: usize = 256 * 1024;
 /// 16 MiB of slots, while the 16,384 of LOAD-3's limit would be 256 MiB.
 const CATCH_UP_DEPTH: usize = 1024;
 
-/// An empty queue keeps room for this many frames; a bigger one is freed.
+/// An empty queue keeps room for this many frames, or eight times its last
+/// batch; more is freed.
 const KEEP_FRAMES: usize = 256;
 
 /// The queue and what the writer should do once it is empty.
@@ -283,6 +284,14 @@ impl Outbox {
                     // queue's lock, not under it.
                     let more = !queue.frames.is_empty();
                     if !more {
+                        // A VecDeque never gives back room by itself: after a
+                        // burst, a thousand queues of 8,192 slots would keep
+                        // 128 MiB. Room far beyond what this turn needed goes
+                        // back; while the load lasts, turns are big and the
+                        // room stays, rather than being regrown every turn.
+                        if queue.frames.capacity() > KEEP_FRAMES.max(8 * take) {
+                            queue.frames = VecDeque::new();
+                        }
                         self.release(queue);
                     } else {
                         drop(queue);
@@ -355,11 +364,6 @@ impl Outbox {
                 // every turn.
                 let mut queue = queue;
                 queue.writer = Writer::None;
-                // A queue never gives back the room it once needed: after a
-                // burst, a thousand queues of 8,192 slots would keep 128 MiB.
-                if queue.frames.capacity() > KEEP_FRAMES {
-                    queue.frames = VecDeque::new();
-                }
             }
             // FIN after the last frame; the reader closes the socket.
             State::Finishing => self.release_closing(queue, Shutdown::Write),
