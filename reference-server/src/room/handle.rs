@@ -5,6 +5,8 @@
 //! checks left here are the second half, in the same order: `NOT_LOGGED_IN` or
 //! `ALREADY_LOGGED_IN` first, then the checks of the frame itself.
 
+use std::sync::Arc;
+
 use protocol::limits::MAX_FRAME;
 use protocol::{
     AuthResult, ErrorCode, Event, FailReason, HistoryEntry, ItemId, ItemName, Nickname, OnlineUser,
@@ -112,7 +114,7 @@ impl<M: Mailbox> Room<M> {
         // Frames staged before this login are not for the new user.
         self.push_staged();
         let session = self.sessions.get_mut(&conn).expect("checked above");
-        session.user = Some(user.clone());
+        session.user = Some(Arc::new(user.clone()));
         self.online.insert(user.username.clone(), conn);
         log::info!(
             "{} ({}) logged in from {}; {} online",
@@ -181,31 +183,39 @@ impl<M: Mailbox> Room<M> {
     }
 
     /// `0002` (CHAT-1 to CHAT-4, ERR-5, EMOJI-1: the text goes out unchanged).
-    fn chat(&mut self, conn: ConnId, me: User, claimed: Username, text: Text, now: u64) -> Step {
+    fn chat(
+        &mut self,
+        conn: ConnId,
+        me: Arc<User>,
+        claimed: Username,
+        text: Text,
+        now: u64,
+    ) -> Step {
         if claimed != me.username {
             let reason = format!("you are logged in as {}, not {claimed}", me.username);
             self.error(conn, ErrorCode::Impersonation, reason);
             return Step::Continue;
         }
         log::debug!("{}: {}", me.username, text);
-        // The text goes into the response and comes back out for the
-        // history: one copy of it per message, not two.
+        // The nickname and text go into the response and come back out for
+        // the history, and the username sent is the one checked above: one
+        // copy of the nickname per message, none of the rest.
         let response = Response::Chat {
             nickname: me.nickname.clone(),
             text,
         };
         let frame = encode(&response);
-        let Response::Chat { text, .. } = response else {
+        let Response::Chat { nickname, text } = response else {
             unreachable!("built just above")
         };
         // CHAT-2: everyone but the sender.
         self.broadcast(Some(conn), &frame);
-        self.remember(now, me, None, text);
+        self.remember(now, claimed, nickname, None, text);
         Step::Continue
     }
 
     /// `0004` (PRIV-1 to PRIV-4).
-    fn private(&mut self, conn: ConnId, me: User, to: Username, text: Text, now: u64) -> Step {
+    fn private(&mut self, conn: ConnId, me: Arc<User>, to: Username, text: Text, now: u64) -> Step {
         if to == me.username {
             self.error(
                 conn,
@@ -219,22 +229,38 @@ impl<M: Mailbox> Room<M> {
             return Step::Continue;
         };
         log::debug!("{} -> {}: {}", me.username, to, text);
-        let frame = encode(&Response::Private {
+        let response = Response::Private {
             from: me.username.clone(),
             nickname: me.nickname.clone(),
-            text: text.clone(),
-        });
+            text,
+        };
+        let frame = encode(&response);
+        let Response::Private {
+            from,
+            nickname,
+            text,
+        } = response
+        else {
+            unreachable!("built just above")
+        };
         self.send(target, &frame); // PRIV-4: nothing goes back to the sender.
-        self.remember(now, me, Some(to), text);
+        self.remember(now, from, nickname, Some(to), text);
         Step::Continue
     }
 
     /// Appends a message to the history (HIST-1 to HIST-5) and the journal.
-    fn remember(&mut self, now: u64, me: User, to: Option<Username>, text: Text) {
+    fn remember(
+        &mut self,
+        now: u64,
+        from: Username,
+        nickname: Nickname,
+        to: Option<Username>,
+        text: Text,
+    ) {
         let entry = self.history.push(HistoryEntry {
             time: now,
-            from: me.username,
-            nickname: me.nickname,
+            from,
+            nickname,
             to,
             text,
         });
@@ -279,9 +305,9 @@ impl<M: Mailbox> Room<M> {
 
     /// `0008` (SIDE-2): a fresh unpredictable ticket, valid while this
     /// connection stays logged in.
-    fn ticket(&mut self, conn: ConnId, me: User) -> Step {
+    fn ticket(&mut self, conn: ConnId, me: Arc<User>) -> Step {
         let ticket = Ticket::from_bytes((self.random)());
-        self.tickets.insert(ticket.clone(), me.username);
+        self.tickets.insert(ticket.clone(), me.username.clone());
         if let Some(session) = self.sessions.get_mut(&conn) {
             session.tickets.push(ticket.clone());
         }
@@ -293,7 +319,7 @@ impl<M: Mailbox> Room<M> {
     fn share(
         &mut self,
         conn: ConnId,
-        me: User,
+        me: Arc<User>,
         to: Option<Username>,
         id: ItemId,
         name: ItemName,

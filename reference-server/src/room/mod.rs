@@ -97,7 +97,9 @@ struct Session<M> {
     mailbox: M,
     /// Where it comes from, for the log only.
     peer: String,
-    user: Option<User>,
+    /// Shared, so that handling a frame takes the user without copying
+    /// its names.
+    user: Option<Arc<User>>,
     /// Tickets issued to this connection; they die with it (SIDE-2).
     tickets: Vec<Ticket>,
 }
