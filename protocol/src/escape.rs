@@ -26,6 +26,16 @@ pub fn escape_into(text: &str, out: &mut Vec<u8>) {
     out.extend_from_slice(&bytes[plain..]);
 }
 
+/// The length in bytes of `text` once escaped (ESC-1), without escaping it:
+/// each of the four escaped characters takes one byte more.
+pub fn escaped_len(text: &str) -> usize {
+    text.len()
+        + text
+            .bytes()
+            .filter(|b| matches!(b, b'\\' | b'|' | b'\n' | b'\r'))
+            .count()
+}
+
 /// `text` escaped for use as one field (ESC-1).
 pub fn escape(text: &str) -> String {
     let mut out = Vec::with_capacity(text.len());

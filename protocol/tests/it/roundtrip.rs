@@ -3,7 +3,7 @@
 //! cut into reads, the frame buffer yields the same frames (FRAME-3, FRAME-4).
 
 use proptest::prelude::*;
-use protocol::escape::{escape, unescape};
+use protocol::escape::{escape, escaped_len, unescape};
 use protocol::limits::MAX_FRAME;
 use protocol::{
     AuthResult, Event, FrameBuffer, HistoryEntry, ItemId, ItemName, Kind, Nickname, OnlineUser,
@@ -177,6 +177,7 @@ proptest! {
     fn escaping_is_reversible(s in "\\PC*|[|\\\\\r\n]*") {
         let escaped = escape(&s);
         prop_assert!(!escaped.contains(['|', '\n', '\r']));
+        prop_assert_eq!(escaped_len(&s), escaped.len());
         prop_assert_eq!(unescape(&escaped).unwrap(), s);
     }
 

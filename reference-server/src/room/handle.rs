@@ -288,10 +288,10 @@ impl<M: Mailbox> Room<M> {
             let Some(user) = self.sessions.get(&conn).and_then(|s| s.user.as_ref()) else {
                 continue;
             };
-            let mut entry = Vec::new();
-            protocol::escape::escape_into(username.as_str(), &mut entry);
-            protocol::escape::escape_into(user.nickname.as_str(), &mut entry);
-            size += entry.len() + 2;
+            // Two separators and both fields as they will be escaped.
+            size += 2
+                + protocol::escape::escaped_len(username.as_str())
+                + protocol::escape::escaped_len(user.nickname.as_str());
             if size > MAX_FRAME {
                 break;
             }
