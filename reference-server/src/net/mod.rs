@@ -10,9 +10,11 @@
 mod accept;
 mod budget;
 mod conn;
+mod handoff;
 mod outbox;
 mod pool;
 mod registry;
+mod turn;
 mod writer;
 
 use std::net::{SocketAddr, TcpStream};
@@ -280,7 +282,7 @@ impl Drop for CoreGuard<'_> {
                 journal.write(records);
             }
         }
-        outbox::wake_pending();
+        handoff::wake_pending();
     }
 }
 

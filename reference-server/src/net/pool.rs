@@ -23,7 +23,7 @@
 //! thousand clients log in at once, each `1001` leaves at once (urgent) while
 //! the half million join notices leave in fewer, bigger sends. Should the
 //! pool fall behind, the readers catch up for it (see
-//! `outbox::wake_pending`), so its low priority never gets a client that
+//! `handoff::wake_pending`), so its low priority never gets a client that
 //! reads dropped as a slow consumer.
 //!
 //! The pool's threads belong to the server, which joins them at shutdown.
@@ -34,7 +34,8 @@ use std::sync::atomic::AtomicUsize;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use super::outbox::{Outbox, TurnBuffers};
+use super::outbox::Outbox;
+use super::turn::TurnBuffers;
 
 /// A helping thread's send buffer is given back above this size: every
 /// reader thread has one, and a thousand of them must stay small (at 32 KiB
@@ -187,7 +188,7 @@ impl Pool {
     }
 
     /// Takes a turn for every queue now in the line, on a delivering thread
-    /// that found the pool behind (see `outbox::wake_pending`).
+    /// that found the pool behind (see `handoff::wake_pending`).
     pub(super) fn catch_up(&self) {
         let turns = self.lock().len();
         self.help(turns);
@@ -262,7 +263,7 @@ mod tests {
     use socket2::{Domain, Socket, Type};
 
     use super::*;
-    use crate::net::outbox::wake_pending;
+    use crate::net::handoff::wake_pending;
     use crate::room::{Frame, Mailbox};
 
     /// An outbox on one end of a socket pair, and the other end to read.

@@ -2,7 +2,7 @@
 //! what each frame causes, and to whom every resulting frame goes.
 //!
 //! [`Room`] never sees a socket or a clock. The connection code hands it parsed
-//! [`Request`]s (or the [`FrameError`] of a line that did not parse) together
+//! [`protocol::Request`]s (or the [`FrameError`] of a line that did not parse) together
 //! with the current Unix time, and the room answers by pushing encoded frames
 //! into each connection's [`Mailbox`]. A mailbox is only a bounded queue (the
 //! socket layer drains it), so unit tests drive the room with a `Vec`.

@@ -309,27 +309,28 @@ fn thread_niceness() -> Vec<(String, i64)> {
 #[test]
 fn the_writer_pool_runs_below_the_readers() {
     // LOAD-1: reading and logins come first, the pool sends what is left.
+    // The pool asks for niceness 10; a test run already nicer than that (a
+    // CI started with `nice`) keeps its own, since raising priority needs a
+    // privilege.
     let server = TestServer::start();
     let mut client = server.login("user1", "114514");
     client.fence();
-    eventually("every writer-pool thread has niceness 10", || {
-        let threads = thread_niceness();
-        let pool: Vec<i64> = threads
-            .iter()
-            .filter(|(name, _)| name.starts_with("writer-pool-"))
-            .map(|&(_, nice)| nice)
-            .collect();
-        pool.len() >= 2 && pool.iter().all(|&nice| nice == 10)
-    });
     let readers: Vec<i64> = thread_niceness()
         .into_iter()
         .filter(|(name, _)| name.starts_with("conn-"))
         .map(|(_, nice)| nice)
         .collect();
-    assert!(
-        !readers.is_empty() && readers.iter().all(|&nice| nice == 0),
-        "{readers:?}"
-    );
+    let base = readers[0];
+    assert!(readers.iter().all(|&nice| nice == base), "{readers:?}");
+    let want = base.max(10);
+    eventually("every writer-pool thread has niceness 10", || {
+        let pool: Vec<i64> = thread_niceness()
+            .into_iter()
+            .filter(|(name, _)| name.starts_with("writer-pool-"))
+            .map(|(_, nice)| nice)
+            .collect();
+        pool.len() >= 2 && pool.iter().all(|&nice| nice == want)
+    });
 }
 
 #[test]
