@@ -49,6 +49,15 @@ pub fn owned_by_group(port: u16, pgid: u32) -> Option<bool> {
     Some(false)
 }
 
+/// `Some(true)` if some socket listens on `port` (from `/proc/net/tcp{,6}`),
+/// `Some(false)` if none does, `None` where `/proc` cannot tell (not Linux).
+pub fn is_listening(port: u16) -> Option<bool> {
+    if !std::path::Path::new("/proc/net/tcp").exists() {
+        return None;
+    }
+    Some(!listening_inodes(port).is_empty())
+}
+
 /// The inodes of sockets in state LISTEN on `port`, from `/proc/net/tcp{,6}`.
 fn listening_inodes(port: u16) -> Vec<String> {
     let suffix = format!(":{port:04X}");
