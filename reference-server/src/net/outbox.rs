@@ -226,15 +226,21 @@ impl Mailbox for Arc<Outbox> {
         true
     }
 
-    fn push_all<'a>(&self, frames: impl Iterator<Item = &'a Frame>, count: usize) -> bool {
+    fn push_all<'a>(&self, frames: impl Iterator<Item = &'a Frame>) -> bool {
         let mut queue = self.lock();
         if queue.state != State::Open {
             return true;
         }
-        if queue.frames.len() + count > self.limit {
+        let before = queue.frames.len();
+        queue.frames.extend(frames.cloned());
+        if queue.frames.len() > self.limit {
+            // All or nothing, like a `push` that finds the queue full.
+            queue.frames.truncate(before);
             return false;
         }
-        queue.frames.extend(frames.cloned());
+        if queue.frames.len() == before {
+            return true; // Nothing for this client (its own messages).
+        }
         self.check_depth(&queue);
         self.schedule(&mut queue, false);
         true

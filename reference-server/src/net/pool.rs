@@ -319,7 +319,7 @@ mod tests {
         // One of the waiting queues gets more than half its limit: the next
         // delivery catches up with the whole line.
         let (deep, _) = &pairs[QUIET_HELP];
-        assert!(deep.push_all(std::iter::repeat_n(&frame, 4), 4));
+        assert!(deep.push_all(std::iter::repeat_n(&frame, 4)));
         wake_pending();
         assert_eq!(pool.lock().len(), 0);
         assert!(
@@ -336,7 +336,7 @@ mod tests {
         let pool = Pool::new();
         let (outbox, peer) = outbox(&pool, 5000);
         let frame: Frame = Arc::from(&b"1002|a|hi\n"[..]);
-        assert!(outbox.push_all(std::iter::repeat_n(&frame, 1200), 1200));
+        assert!(outbox.push_all(std::iter::repeat_n(&frame, 1200)));
         wake_pending();
         assert_eq!(received(&peer), 1200 * frame.len());
         assert!(outbox.lock().frames.capacity() >= 1200, "kept under load");

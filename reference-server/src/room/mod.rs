@@ -47,11 +47,11 @@ pub trait Mailbox {
     /// Queues a frame. Returns false, queueing nothing, when the queue is full:
     /// the room then drops the connection as a slow consumer (LOAD-3).
     fn push(&self, frame: &Frame) -> bool;
-    /// Queues `count` frames in order, like as many [`Mailbox::push`]es;
-    /// false if they do not all fit. The socket layer takes its lock once for
-    /// all of them.
-    fn push_all<'a>(&self, frames: impl Iterator<Item = &'a Frame>, _count: usize) -> bool {
-        frames.into_iter().all(|frame| self.push(frame))
+    /// Queues frames in order, like as many [`Mailbox::push`]es; false if
+    /// they do not all fit. The socket layer takes its lock once for all of
+    /// them.
+    fn push_all<'a>(&self, mut frames: impl Iterator<Item = &'a Frame>) -> bool {
+        frames.all(|frame| self.push(frame))
     }
     /// Sends everything queued, then `last`, then closes (OUT-1, LOAD-7).
     fn finish(&self, last: Frame);
@@ -284,10 +284,12 @@ impl<M: Mailbox> Room<M> {
             if session.user.is_none() {
                 continue;
             }
-            let mine = |(except, _): &&(Option<ConnId>, Frame)| *except != Some(conn);
-            let count = self.staged.iter().filter(mine).count();
-            let frames = self.staged.iter().filter(mine).map(|(_, frame)| frame);
-            if count > 0 && !session.mailbox.push_all(frames, count) {
+            let frames = self
+                .staged
+                .iter()
+                .filter(|(except, _)| *except != Some(conn))
+                .map(|(_, frame)| frame);
+            if !session.mailbox.push_all(frames) {
                 self.overflowed.push(conn);
             }
         }
