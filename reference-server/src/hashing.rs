@@ -63,7 +63,7 @@ impl Hashing {
                 free_slots: slots,
             }),
             freed: Condvar::new(),
-            proof_key: random_key(),
+            proof_key: crate::random_bytes(),
             slow: AtomicU64::new(0),
         })
     }
@@ -96,7 +96,7 @@ impl Hashing {
 
     /// A salted hash of `password`, as a PHC string (`$argon2id$v=19$…`).
     pub fn hash(&self, password: &str) -> Result<String, HashError> {
-        let salt = SaltString::encode_b64(&crate::random16()).map_err(err)?;
+        let salt = SaltString::encode_b64(&crate::random_bytes::<16>()).map_err(err)?;
         let mut salt_bytes = [0u8; 64];
         let salt_raw = salt.decode_b64(&mut salt_bytes).map_err(err)?;
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, self.params.clone());
@@ -164,13 +164,6 @@ impl Hashing {
         self.freed.notify_one();
         result
     }
-}
-
-fn random_key() -> [u8; 32] {
-    let mut key = [0; 32];
-    key[..16].copy_from_slice(&crate::random16());
-    key[16..].copy_from_slice(&crate::random16());
-    key
 }
 
 fn err(e: impl std::fmt::Display) -> HashError {

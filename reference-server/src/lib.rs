@@ -74,10 +74,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// 16 unpredictable bytes from the operating system, for tickets (SIDE-2) and
-/// password salts (REG-4).
-pub fn random16() -> [u8; 16] {
-    let mut bytes = [0; 16];
+/// `N` unpredictable bytes from the operating system, for tickets (SIDE-2),
+/// password salts (REG-4) and the key of password proofs.
+pub fn random_bytes<const N: usize>() -> [u8; N] {
+    let mut bytes = [0; N];
     getrandom::fill(&mut bytes).expect("the operating system has a random source");
     bytes
 }

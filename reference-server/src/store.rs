@@ -47,7 +47,7 @@ impl Store {
 
     /// Starts receiving a body into a new temporary file.
     pub fn upload(&self) -> io::Result<Upload> {
-        let name: String = crate::random16()
+        let name: String = crate::random_bytes::<16>()
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();

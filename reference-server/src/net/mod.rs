@@ -113,7 +113,7 @@ impl Server {
                 budget::limit()
             );
         }
-        let room = Room::new(history, items, Box::new(crate::random16));
+        let room = Room::new(history, items, Box::new(crate::random_bytes::<16>));
         let shared = Arc::new(Shared {
             config,
             core: Mutex::new(Core {

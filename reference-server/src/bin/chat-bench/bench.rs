@@ -70,7 +70,8 @@ pub struct Report {
     pub deliveries_per_s: Option<f64>,
     pub p50: Option<Duration>,
     pub p99: Option<Duration>,
-    /// The server's resident memory at the end.
+    /// The server's resident memory after the run, every client still
+    /// connected (after the idle hold for `--idle`).
     pub rss_after_kib: Option<u64>,
     /// Percent of the machine's CPU time stolen by the hypervisor.
     pub steal: Option<f64>,
