@@ -238,10 +238,24 @@ impl ServerProcess {
         let output = self.output();
         let traceback = output
             .iter()
-            .rposition(|l| l.text.starts_with("Traceback (most recent call last)"));
+            .position(|l| l.text.starts_with("Traceback (most recent call last)"));
         let detail = match traceback {
-            Some(_) => {
-                let last = output.last().map(|l| l.text.as_str()).unwrap_or_default();
+            Some(start) => {
+                // The exception is the last unindented line after the first
+                // traceback. Two threads that crash together interleave their
+                // tracebacks, so the very last line may be a frame of one.
+                let last = output[start..]
+                    .iter()
+                    .rev()
+                    .map(|l| l.text.as_str())
+                    .find(|t| {
+                        !t.starts_with(char::is_whitespace)
+                            && !t.starts_with("Traceback (")
+                            && !t.starts_with("Exception in thread")
+                            && !t.starts_with("During handling")
+                    })
+                    .or_else(|| output.last().map(|l| l.text.as_str()))
+                    .unwrap_or_default();
                 format!("it raised an uncaught Python exception: {last}")
             }
             None => match output.last() {
