@@ -82,3 +82,31 @@ fn idle_clients_all_log_in_and_answer_a_ping() {
         "idle: 120/120 clients still answer a ping after 0 s"
     );
 }
+
+#[test]
+fn the_stall_probe_reports_one_tally_per_core_and_refuses_a_bad_duration() {
+    let output = Command::new(cargo_bin("chat-bench"))
+        .args(["stalls", "--seconds", "0.2"])
+        .output()
+        .expect("chat-bench runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{stdout}");
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    assert!(stdout.starts_with("machine stalls over 0.2 s"), "{stdout}");
+    assert_eq!(
+        stdout.matches("stalls over 1 ms").count(),
+        cores,
+        "{stdout}"
+    );
+
+    let output = Command::new(cargo_bin("chat-bench"))
+        .args(["stalls", "--seconds", "inf"])
+        .output()
+        .expect("chat-bench runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("--seconds must be a positive number"),
+        "{stderr}"
+    );
+}

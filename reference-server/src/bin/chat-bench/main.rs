@@ -14,6 +14,7 @@
 //! chat-bench --clients 10000 --idle 10                             # hold idle clients
 //! chat-bench --addr 127.0.0.1:8090 --server-pid 1234 ...          # any server
 //! chat-bench --suite                                               # BENCHMARKS.md's table
+//! chat-bench stalls --seconds 10                                   # how often the machine stalls
 //! ```
 //!
 //! The clients run in `--threads` event loops (default 1, see `reactor`), so
@@ -30,6 +31,7 @@ mod reactor;
 mod run;
 mod server;
 mod session;
+mod stalls;
 mod stats;
 mod suite;
 
@@ -44,7 +46,7 @@ use bench::BenchArgs;
 #[command(args_conflicts_with_subcommands = true)]
 struct Cli {
     #[command(subcommand)]
-    serve: Option<Serve>,
+    command: Option<Command>,
     /// Run every workload of BENCHMARKS.md against the reference server and
     /// print the table of targets
     #[arg(long, conflicts_with_all = ["addr", "idle", "rate"])]
@@ -57,15 +59,30 @@ struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-enum Serve {
+enum Command {
     /// Run the reference server (used by chat-bench itself)
     #[command(hide = true)]
     Serve(reference_server::Args),
+    /// Measure how often this machine wakes a sleeping thread more than 1 ms
+    /// late (a virtual machine's paused CPUs), to read latency figures by
+    Stalls {
+        /// How long to measure
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+    },
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Serve::Serve(args)) = cli.serve {
+    if let Some(Command::Stalls { seconds }) = cli.command {
+        let Ok(duration) = std::time::Duration::try_from_secs_f64(seconds) else {
+            eprintln!("chat-bench stalls: --seconds must be a positive number, such as 10");
+            return ExitCode::FAILURE;
+        };
+        println!("{}", stalls::probe(duration));
+        return ExitCode::SUCCESS;
+    }
+    if let Some(Command::Serve(args)) = cli.command {
         env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
         return match reference_server::run(args) {
             Ok(()) => ExitCode::SUCCESS,

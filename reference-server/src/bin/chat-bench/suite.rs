@@ -11,6 +11,7 @@ use anyhow::bail;
 use clap::Parser;
 
 use crate::bench::{self, BenchArgs, Report};
+use crate::stalls;
 
 /// One workload: its name in the table and its exact command line.
 struct Workload {
@@ -67,6 +68,9 @@ struct OneRun {
     bench: BenchArgs,
 }
 
+/// How long the suite probes for machine stalls before its paced runs.
+const STALL_PROBE: Duration = Duration::from_secs(5);
+
 /// ngIRCd's range on this kind of machine (the figures), M/s.
 const NGIRCD: (f64, f64) = (3.1, 5.3);
 
@@ -74,7 +78,15 @@ const NGIRCD: (f64, f64) = (3.1, 5.3);
 pub fn run(runs: usize, server_args: Option<&str>) -> anyhow::Result<()> {
     let mut rows = Vec::new();
     let mut failures = 0;
+    let mut stalls = None;
     for workload in WORKLOADS {
+        if workload.checks.iter().any(|c| matches!(c, Check::PacedP99)) {
+            // What the machine itself adds to a paced run's tail (see
+            // `stalls`), measured while nothing else runs.
+            let seen = stalls::probe(STALL_PROBE);
+            println!("before the paced runs, {seen}");
+            stalls = Some(seen);
+        }
         let mut argv = vec!["chat-bench".to_owned()];
         argv.extend(workload.args.split_whitespace().map(str::to_owned));
         if let Some(extra) = server_args {
@@ -105,6 +117,10 @@ pub fn run(runs: usize, server_args: Option<&str>) -> anyhow::Result<()> {
     println!("| --- | --- | ---: | ---: | --- |");
     for row in rows {
         println!("{row}");
+    }
+    if let Some(seen) = stalls {
+        println!();
+        println!("Before the paced runs, {seen}.");
     }
     if failures > 0 {
         bail!("{failures} run(s) were not clean");
