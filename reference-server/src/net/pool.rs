@@ -305,7 +305,7 @@ mod tests {
     fn a_delivering_thread_catches_up_when_a_queue_is_half_full() {
         // A pool with no threads of its own: only delivering threads send.
         let pool = Pool::new();
-        let frame: Frame = Arc::from(&b"1002|a|hi\n"[..]);
+        let frame: Frame = Arc::new(Box::from(&b"1002|a|hi\n"[..]));
         let pairs: Vec<_> = (0..QUIET_HELP + 8).map(|_| outbox(&pool, 8)).collect();
         for (o, _) in &pairs {
             assert!(o.push(&frame));
@@ -335,7 +335,7 @@ mod tests {
         // big, and gives it back after a small one.
         let pool = Pool::new();
         let (outbox, peer) = outbox(&pool, 5000);
-        let frame: Frame = Arc::from(&b"1002|a|hi\n"[..]);
+        let frame: Frame = Arc::new(Box::from(&b"1002|a|hi\n"[..]));
         assert!(outbox.push_all(std::iter::repeat_n(&frame, 1200)));
         wake_pending();
         assert_eq!(received(&peer), 1200 * frame.len());

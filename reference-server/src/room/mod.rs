@@ -34,7 +34,13 @@ pub use history::History;
 pub use items::{Item, Items, Record};
 
 /// One encoded frame, LF included. Encoded once and shared by every recipient.
-pub type Frame = Arc<[u8]>;
+///
+/// A thin pointer (to a boxed slice) rather than `Arc<[u8]>`, whose pointer
+/// also carries the length: every queue holds one pointer per frame for its
+/// client, so with a thousand clients each byte of the pointer costs a
+/// thousand per frame in flight, and the queues are most of the server's
+/// memory under load.
+pub type Frame = Arc<Box<[u8]>>;
 
 /// Identifies one chat connection for the lifetime of the server.
 pub type ConnId = u64;
@@ -349,8 +355,8 @@ impl<M: Mailbox> Room<M> {
 const MAX_STAGED: usize = 64;
 
 thread_local! {
-    /// Where frames are encoded before they are copied into their shared
-    /// allocation: one allocation per frame, not two.
+    /// Where frames are encoded before they are copied into an allocation of
+    /// their exact size.
     static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
@@ -360,7 +366,7 @@ pub fn encode(response: &Response) -> Frame {
         let mut scratch = scratch.borrow_mut();
         scratch.clear();
         response.encode(&mut scratch);
-        let frame = Frame::from(scratch.as_slice());
+        let frame = Frame::new(Box::from(scratch.as_slice()));
         // A long list or history frame may have grown it: a thousand reader
         // threads each keep one.
         if scratch.capacity() > 1024 {
