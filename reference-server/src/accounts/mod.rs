@@ -6,7 +6,8 @@
 //! (`$argon2id$v=19$m=…,t=…,p=1$salt$hash`), never the password (REG-4). The
 //! file starts as the seed accounts of `fixtures/accounts.json`, hashed on
 //! first run, and grows by one appended line per registration, written and
-//! synced before the server answers `1003|1` (REG-5).
+//! synced before the server answers `1003|1` (REG-5); `file` reads and
+//! writes it.
 //!
 //! Checking and making hashes is slow on purpose, so [`Accounts`] does it
 //! without holding any lock: many logins use every core at once, and nobody
@@ -15,21 +16,20 @@
 //! [`crate::hashing`]); nothing of it is ever written to disk.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::fs::File;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use argon2::password_hash::PasswordHash;
 use protocol::{FailReason, Nickname, Password, Reason, Username};
-use serde::{Deserialize, Serialize};
 
 use crate::hashing::{Hashing, Proof};
 
+mod file;
+
 /// The seed accounts, built into the binary so the server works from any
 /// directory with no arguments.
-pub const FIXTURE: &str = include_str!("../../fixtures/accounts.json");
+pub const FIXTURE: &str = include_str!("../../../fixtures/accounts.json");
 
 /// The name of the accounts file in the data directory.
 pub const FILE_NAME: &str = "accounts.jsonl";
@@ -81,22 +81,6 @@ pub enum AccountsError {
     Cost(String),
 }
 
-/// One line of `accounts.jsonl`.
-#[derive(Debug, Serialize, Deserialize)]
-struct Line {
-    username: String,
-    nickname: String,
-    hash: String,
-}
-
-/// One line of `fixtures/accounts.json`.
-#[derive(Debug, Deserialize)]
-struct Seed {
-    username: String,
-    password: String,
-    nickname: String,
-}
-
 /// A stored account.
 #[derive(Debug, Clone)]
 struct Account {
@@ -122,41 +106,7 @@ impl Accounts {
         let hashing = Hashing::new(cost.memory_kib, cost.iterations)
             .map_err(|e| AccountsError::Cost(e.to_string()))?;
         let path = dir.join(FILE_NAME);
-        let io_err = |source| AccountsError::Io {
-            path: path.clone(),
-            source,
-        };
-        if !path.exists() {
-            create_from_seeds(&path, &hashing).map_err(io_err)?;
-        }
-        let text = std::fs::read_to_string(&path).map_err(io_err)?;
-        let mut accounts = HashMap::new();
-        let mut complete = 0; // bytes up to the last LF
-        for (i, line) in text.split_inclusive('\n').enumerate() {
-            if !line.ends_with('\n') {
-                // A registration torn by a crash before its answer (REG-5
-                // only promises accounts that were acknowledged): drop it.
-                log::warn!("{}: ignoring an unfinished last line", path.display());
-                break;
-            }
-            complete += line.len();
-            if line.trim().is_empty() {
-                continue;
-            }
-            let account = parse_line(line).map_err(|reason| AccountsError::Corrupt {
-                path: path.clone(),
-                line: i + 1,
-                reason,
-            })?;
-            accounts.insert(account.username.as_str().to_owned(), account);
-        }
-        let file = OpenOptions::new()
-            .append(true)
-            .open(&path)
-            .map_err(io_err)?;
-        if complete < text.len() {
-            file.set_len(complete as u64).map_err(io_err)?;
-        }
+        let (accounts, file) = file::load(&path, &hashing)?;
         log::info!("{} accounts loaded from {}", accounts.len(), path.display());
         Ok(Self {
             accounts: Mutex::new(accounts),
@@ -250,7 +200,7 @@ impl Accounts {
             hash: hash.into(),
             proof: Some(self.hashing.proof(username.as_str(), password.as_str())),
         };
-        write_line(&mut file, &account).map_err(server_error)?;
+        file::write_line(&mut file, &account).map_err(server_error)?;
         self.accounts
             .lock()
             .expect("accounts lock")
@@ -283,67 +233,11 @@ fn server_error(error: impl std::fmt::Display) -> FailReason {
     FailReason::Code(Reason::ServerError)
 }
 
-fn parse_line(line: &str) -> Result<Account, String> {
-    let line: Line = serde_json::from_str(line).map_err(|e| e.to_string())?;
-    PasswordHash::new(&line.hash).map_err(|e| format!("bad password hash: {e}"))?;
-    Ok(Account {
-        username: Username::new(line.username).map_err(|e| format!("bad username: {e}"))?,
-        nickname: Nickname::new(line.nickname).map_err(|e| format!("bad nickname: {e}"))?,
-        hash: line.hash.into(),
-        proof: None,
-    })
-}
-
-/// Appends one account and syncs it to disk (REG-5).
-fn write_line(file: &mut File, account: &Account) -> io::Result<()> {
-    let line = Line {
-        username: account.username.as_str().to_owned(),
-        nickname: account.nickname.as_str().to_owned(),
-        hash: account.hash.to_string(),
-    };
-    let mut bytes = serde_json::to_vec(&line)?;
-    bytes.push(b'\n');
-    // One write call, so a crash leaves either the whole line or a torn last
-    // line that `open` drops; then fsync, so the answer is not a lie.
-    file.write_all(&bytes)?;
-    file.sync_data()
-}
-
-/// Hashes the seed accounts into a new accounts file, atomically: a crash
-/// leaves either no file or a complete one.
-fn create_from_seeds(path: &Path, hashing: &Hashing) -> io::Result<()> {
-    let seeds: Vec<Seed> = serde_json::from_str(FIXTURE).map_err(io::Error::other)?;
-    let tmp = path.with_extension("jsonl.tmp");
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&tmp)?;
-    for seed in seeds {
-        let (username, password, nickname) =
-            check_registration(&seed.username, &seed.password, &seed.nickname, |_| false).map_err(
-                |r| io::Error::other(format!("bad seed account {}: {r}", seed.username)),
-            )?;
-        let hash = hashing.hash(password.as_str()).map_err(io::Error::other)?;
-        let account = Account {
-            username,
-            nickname,
-            hash: hash.into(),
-            proof: None,
-        };
-        write_line(&mut file, &account)?;
-    }
-    drop(file);
-    std::fs::rename(&tmp, path)?;
-    if let Some(dir) = path.parent() {
-        File::open(dir)?.sync_all()?;
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
+    use std::fs::OpenOptions;
+    use std::io::Write;
+
     use super::*;
 
     fn cheap() -> HashCost {
