@@ -1,9 +1,7 @@
-//! Frames as the room hands them out: encoded once, shared by every
-//! recipient, and queued in each recipient's [`Mailbox`].
-//!
-//! A group message to a thousand users is one allocation and a thousand
-//! pointers, so the size of that pointer is what the queues cost under load
-//! (see BENCHMARKS.md, "thin frames").
+//! Frames as the room hands them out: encoded once by [`encode`], shared by
+//! every recipient, and queued in each recipient's [`Mailbox`]. A group
+//! message to a thousand users is one frame and a thousand pointers to it
+//! (see [`Frame`] and BENCHMARKS.md, "thin frames").
 
 use std::sync::Arc;
 

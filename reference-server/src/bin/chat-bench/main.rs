@@ -74,34 +74,35 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Stalls { seconds }) = cli.command {
-        let Ok(duration) = std::time::Duration::try_from_secs_f64(seconds) else {
-            eprintln!("chat-bench stalls: --seconds must be a positive number, such as 10");
-            return ExitCode::FAILURE;
-        };
-        println!("{}", stalls::probe(duration));
-        return ExitCode::SUCCESS;
-    }
-    if let Some(Command::Serve(args)) = cli.command {
-        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn")).init();
-        return match reference_server::run(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("chat-bench serve: {e:#}");
-                ExitCode::FAILURE
-            }
-        };
-    }
-    let result = if cli.suite {
-        suite::run(cli.runs.max(1), cli.bench.server_args.as_deref())
-    } else {
-        bench::bench(&cli.bench, &mut std::io::stdout()).map(|_| ())
+    let (name, result) = match cli.command {
+        Some(Command::Serve(args)) => {
+            env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("warn"))
+                .init();
+            ("chat-bench serve", reference_server::run(args))
+        }
+        Some(Command::Stalls { seconds }) => ("chat-bench stalls", print_stalls(seconds)),
+        None if cli.suite => (
+            "chat-bench",
+            suite::run(cli.runs.max(1), cli.bench.server_args.as_deref()),
+        ),
+        None => (
+            "chat-bench",
+            bench::bench(&cli.bench, &mut std::io::stdout()).map(|_| ()),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chat-bench: {e:#}");
+            eprintln!("{name}: {e:#}");
             ExitCode::FAILURE
         }
     }
+}
+
+/// `chat-bench stalls`: probes for `seconds` and prints what it saw.
+fn print_stalls(seconds: f64) -> anyhow::Result<()> {
+    let duration = std::time::Duration::try_from_secs_f64(seconds)
+        .map_err(|_| anyhow::anyhow!("--seconds must be a positive number, such as 10"))?;
+    println!("{}", stalls::probe(duration));
+    Ok(())
 }

@@ -21,7 +21,7 @@ const NAP: Duration = Duration::from_micros(100);
 const LATE: Duration = Duration::from_millis(1);
 
 /// What the probes saw.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Stalls {
     pub probes: Vec<Tally>,
     pub duration: Duration,
@@ -71,8 +71,8 @@ pub fn probe(duration: Duration) -> Stalls {
 fn probe_thread(duration: Duration) -> (Tally, bool) {
     let realtime = raise_priority();
     let mut tally = Tally::default();
-    let end = Instant::now() + duration;
     let mut last = Instant::now();
+    let end = last + duration;
     while last < end {
         std::thread::sleep(NAP);
         let now = Instant::now();
